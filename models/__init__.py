@@ -1,0 +1,70 @@
+"""SQLAlchemy models: every table of the customer subgraph. Importing this package registers
+them all on `Base.metadata` (what Alembic compares against)."""
+
+from models.base import Base
+from models.business import Business, NumberCounter, StaffUser
+from models.catalog import (
+    Event,
+    Facilitator,
+    PassProduct,
+    Plan,
+    Questionnaire,
+    Service,
+    Session,
+    Video,
+)
+from models.history import (
+    CATEGORY_TABLES,
+    AccountHistoryEntry,
+    Appointment,
+    Booking,
+    CustomerPass,
+    CustomerSubscription,
+    Message,
+    Note,
+    Payment,
+    QuestionnaireResponse,
+    Refund,
+    VideoPurchase,
+)
+from models.people import (
+    AdditionalUser,
+    ConsentRecord,
+    Customer,
+    LoginEmail,
+    Participant,
+    PaymentMethod,
+)
+
+__all__ = [
+    "CATEGORY_TABLES",
+    "AccountHistoryEntry",
+    "AdditionalUser",
+    "Appointment",
+    "Base",
+    "Booking",
+    "Business",
+    "ConsentRecord",
+    "Customer",
+    "CustomerPass",
+    "CustomerSubscription",
+    "Event",
+    "Facilitator",
+    "LoginEmail",
+    "Message",
+    "Note",
+    "NumberCounter",
+    "Participant",
+    "PassProduct",
+    "Payment",
+    "PaymentMethod",
+    "Plan",
+    "Questionnaire",
+    "QuestionnaireResponse",
+    "Refund",
+    "Service",
+    "Session",
+    "StaffUser",
+    "Video",
+    "VideoPurchase",
+]

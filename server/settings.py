@@ -1,0 +1,94 @@
+"""Settings, read once from environment variables (each documented in the README)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service can be configured with."""
+
+    environment: str = "development"
+    # The owner's connection: migrations and seeding. Empty: start the embedded PostgreSQL.
+    database_url: str = ""
+    # The service role's connection. Empty: derived from `database_url` with the service role.
+    app_database_url: str = ""
+    data_dir: Path = REPO_ROOT / ".data"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    debug: bool = False
+    jwt_issuer: str = "customer-subgraph"
+    jwt_audience: str = "customer-subgraph"
+    # "kid=secret" pairs (HS256 in development) or "kid=PEM-path" for Ed25519 keys; comma-separated.
+    jwt_signing_key: str = ""
+    jwt_verify_keys: str = ""
+    pool_size: int = 10
+    statement_timeout_ms: int = 5000
+    graphiql: bool = True
+    introspection: bool = True
+    stripe_api_key: str = ""
+    stripe_api_base: str = ""
+    stripe_webhook_secret: str = ""
+    smtp_host: str = ""
+    smtp_port: int = 25
+    mail_from: str = "no-reply@example.com"
+    public_base_url: str = "http://127.0.0.1:8000"
+    trusted_proxies: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+
+DEV_JWT_SECRET = "development-only-hs256-secret-change-me-0123456789"  # noqa: S105
+
+
+def load_settings() -> Settings:
+    """Build settings from the environment."""
+    environment = os.environ.get("APP_ENV", "development")
+    production = environment == "production"
+    default_key = "" if production else f"dev={DEV_JWT_SECRET}"
+    return Settings(
+        environment=environment,
+        database_url=os.environ.get("DATABASE_URL", ""),
+        app_database_url=os.environ.get("APP_DATABASE_URL", ""),
+        data_dir=Path(os.environ.get("DATA_DIR", str(REPO_ROOT / ".data"))),
+        host=os.environ.get("HOST", "127.0.0.1"),
+        port=_int("PORT", 8000),
+        debug=_bool("DEBUG", False),
+        jwt_issuer=os.environ.get("JWT_ISSUER", "customer-subgraph"),
+        jwt_audience=os.environ.get("JWT_AUDIENCE", "customer-subgraph"),
+        jwt_signing_key=os.environ.get("JWT_SIGNING_KEY", default_key),
+        jwt_verify_keys=os.environ.get("JWT_VERIFY_KEYS", default_key),
+        pool_size=_int("DB_POOL_SIZE", 10),
+        statement_timeout_ms=_int("STATEMENT_TIMEOUT_MS", 5000),
+        graphiql=_bool("GRAPHIQL", not production),
+        introspection=_bool("INTROSPECTION", not production),
+        stripe_api_key=os.environ.get("STRIPE_API_KEY", ""),
+        stripe_api_base=os.environ.get("STRIPE_API_BASE", ""),
+        stripe_webhook_secret=os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
+        smtp_host=os.environ.get("SMTP_HOST", ""),
+        smtp_port=_int("SMTP_PORT", 25),
+        mail_from=os.environ.get("MAIL_FROM", "no-reply@example.com"),
+        public_base_url=os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
+        trusted_proxies=tuple(
+            p.strip() for p in os.environ.get("TRUSTED_PROXIES", "").split(",") if p.strip()
+        ),
+    )
