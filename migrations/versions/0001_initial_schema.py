@@ -172,8 +172,40 @@ def _epilogue() -> None:
         )
 
 
+def _token_version_function() -> None:
+    # Checked on every request before any tenant transaction exists, so it reads across the
+    # policy: SECURITY DEFINER, owned by the owner, answering one number for one subject.
+    op.execute(
+        """
+        CREATE FUNCTION current_token_version(p_role text, p_business uuid, p_subject uuid)
+        RETURNS integer LANGUAGE plpgsql STABLE SECURITY DEFINER
+        SET search_path = public AS $$
+        DECLARE v integer;
+        BEGIN
+            IF p_role IN ('owner', 'staff') THEN
+                SELECT s.token_version INTO v FROM staff_users s
+                WHERE s.business_id = p_business AND s.id = p_subject AND lower(s.role) = p_role;
+            ELSIF p_role = 'customer' THEN
+                SELECT c.token_version INTO v FROM customers c
+                WHERE c.business_id = p_business AND c.id = p_subject
+                  AND c.status = 'ACTIVE' AND c.app_access_enabled;
+            ELSIF p_role = 'additional_user' THEN
+                SELECT a.token_version INTO v FROM additional_users a
+                JOIN customers c ON c.business_id = a.business_id AND c.id = a.customer_id
+                WHERE a.business_id = p_business AND a.id = p_subject
+                  AND a.app_access_enabled AND c.status = 'ACTIVE';
+            END IF;
+            RETURN v;
+        END $$
+        """
+    )
+    op.execute("REVOKE ALL ON FUNCTION current_token_version(text, uuid, uuid) FROM PUBLIC")
+    op.execute(f"GRANT EXECUTE ON FUNCTION current_token_version(text, uuid, uuid) TO {SERVICE}")
+
+
 def _drop_functions() -> None:
     for name in (
+        "current_token_version(text, uuid, uuid)",
         "history_moved()",
         "history_deleted()",
         "history_inserted()",
@@ -192,6 +224,7 @@ def upgrade() -> None:
     _prologue()
     _create_tables()
     _epilogue()
+    _token_version_function()
 
 
 def downgrade() -> None:

@@ -1,0 +1,81 @@
+"""The federated schema object with its extensions."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.federation.schema import FederationAny
+from strawberry.federation.schema import Schema as FederationSchema
+from strawberry.types import Info
+
+from schema.errors import ApiError, ErrorCode
+from schema.people import AdditionalUser, Customer, Participant
+from schema.permissions import authenticated_viewer
+from schema.query import Query
+from server.context import Context
+
+FEDERATION_VERSION = "2.11"
+MAX_REPRESENTATIONS = 100
+
+
+class CloseSnapshot(SchemaExtension):
+    """Ends the request's read transaction when the operation is done (HTTP or direct)."""
+
+    async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
+        yield
+        context = self.execution_context.context
+        if isinstance(context, Context):
+            await context.close()
+
+
+def _representation_error(index: int, message: str) -> GraphQLError:
+    return ApiError(ErrorCode.INVALID_REPRESENTATION, message, f"representations.{index}")
+
+
+class SubgraphSchema(FederationSchema):
+    """Validates `_entities` representations before resolving them: a bad one gives null at its
+    index with INVALID_REPRESENTATION, only more than 100 fails the whole call."""
+
+    def entities_resolver(  # type: ignore[override]
+        self, info: Info[Context, Any], representations: list[FederationAny]
+    ) -> list[FederationAny]:
+        authenticated_viewer(info)
+        if len(representations) > MAX_REPRESENTATIONS:
+            raise ApiError(
+                ErrorCode.TOO_MANY_REPRESENTATIONS,
+                f"At most {MAX_REPRESENTATIONS} representations per call.",
+                "representations",
+            )
+        type_map = self.schema_converter.type_map
+        results: list[Any] = []
+        for index, representation in enumerate(representations):
+            if not isinstance(representation, dict):
+                results.append(_representation_error(index, "A representation must be an object."))
+                continue
+            type_name = representation.get("__typename")
+            entry = type_map.get(type_name) if isinstance(type_name, str) else None
+            origin = getattr(getattr(entry, "definition", None), "origin", None)
+            if origin is None or not hasattr(origin, "resolve_reference"):
+                results.append(_representation_error(index, f"Unknown entity type {type_name!r}."))
+                continue
+            raw_id = representation.get("id")
+            try:
+                uuid.UUID(str(raw_id)) if isinstance(raw_id, str) else uuid.UUID("x")
+            except ValueError:
+                results.append(_representation_error(index, "The id is not a valid UUID."))
+                continue
+            results.append(origin.resolve_reference(info=info, id=strawberry.ID(raw_id)))
+        return results
+
+
+schema = SubgraphSchema(
+    query=Query,
+    types=[Customer, Participant, AdditionalUser],
+    federation_version=FEDERATION_VERSION,
+    extensions=[CloseSnapshot],
+)

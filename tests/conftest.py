@@ -1,0 +1,125 @@
+"""Shared fixtures: a PostgreSQL server per session, a migrated template, a fresh database per
+test, the app over HTTP (httpx + the real lifespan) and token minting."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from hypothesis import settings as hypothesis_settings
+
+from server.app import create_app
+from server.auth import Role, TokenService, Viewer, parse_signing_key, parse_verify_keys
+from server.settings import Settings, load_settings
+from tests import database as testdb
+from tests import factories
+
+hypothesis_settings.register_profile("ci", max_examples=25, derandomize=True, deadline=None)
+hypothesis_settings.register_profile("dev", max_examples=50, deadline=None)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[testdb.TestServer]:
+    server = testdb.start_server()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+async def template(pg_server: testdb.TestServer) -> AsyncIterator[str]:
+    name = await testdb.create_template(pg_server)
+    try:
+        yield name
+    finally:
+        await testdb.drop(pg_server, name)
+
+
+@pytest.fixture
+async def db(pg_server: testdb.TestServer, template: str) -> AsyncIterator[testdb.TestDatabase]:
+    name = await testdb.clone(pg_server, template)
+    try:
+        yield testdb.urls_for(pg_server, name)
+    finally:
+        await testdb.drop(pg_server, name)
+
+
+@pytest.fixture
+async def owner(db: testdb.TestDatabase) -> AsyncIterator[factories.Owner]:
+    async with factories.Owner(db.owner_url) as connection:
+        yield connection
+
+
+@pytest.fixture
+def settings(db: testdb.TestDatabase) -> Settings:
+    return replace(
+        load_settings(),
+        environment="test",
+        database_url=db.owner_url,
+        app_database_url=db.service_url,
+        pool_size=4,
+    )
+
+
+@pytest.fixture
+def tokens(settings: Settings) -> TokenService:
+    return TokenService(
+        parse_verify_keys(settings.jwt_verify_keys, settings.jwt_issuer),
+        parse_signing_key(settings.jwt_signing_key),
+        settings.jwt_issuer,
+        settings.jwt_audience,
+    )
+
+
+@dataclass
+class Api:
+    """The app over HTTP, with helpers to mint tokens and send GraphQL."""
+
+    http: httpx.AsyncClient
+    tokens: TokenService
+
+    def token(self, business_id: Any, role: Role | str, subject_id: Any, version: int = 1) -> str:
+        return self.tokens.sign(Viewer(business_id, Role(role), subject_id, version))
+
+    async def post(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def data(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
+        """The `data` of a response that must have no errors."""
+        body = await self.post(query, variables, token)
+        assert "errors" not in body, body["errors"]
+        result: dict[str, Any] = body["data"]
+        return result
+
+
+@pytest.fixture
+async def api(settings: Settings, tokens: TokenService) -> AsyncIterator[Api]:
+    app = create_app(settings)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield Api(http=http, tokens=tokens)
+
+
+@pytest.fixture
+async def two_businesses(owner: factories.Owner) -> tuple[factories.BusinessFixture, factories.BusinessFixture]:
+    first = await factories.business(owner, "first-studio")
+    second = await factories.business(owner, "second-gym")
+    return first, second
