@@ -27,14 +27,18 @@ target_metadata = Base.metadata
 UNMODELLED_TABLES: set[str] = set()
 
 
-def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
     return not (type_ == "table" and name in UNMODELLED_TABLES)
 
 
 def _url() -> str:
     url = config.attributes.get("url") or os.environ.get("DATABASE_URL")
     if not url:
-        raise RuntimeError("Set DATABASE_URL (or run migrations through `python -m server migrate`).")
+        raise RuntimeError(
+            "Set DATABASE_URL (or run migrations through `python -m server migrate`)."
+        )
     return sqlalchemy_url(url)
 
 

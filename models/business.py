@@ -66,5 +66,3 @@ class NumberCounter(Base):
     )
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
     last_value: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default=text("0"))
-
-

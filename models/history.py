@@ -95,7 +95,9 @@ def history_args(
             "additional_users",
             ondelete="SET NULL (acted_by_additional_user_id)",
         ),
-        tenant_fk(["created_by_staff_id"], "staff_users", ondelete="SET NULL (created_by_staff_id)"),
+        tenant_fk(
+            ["created_by_staff_id"], "staff_users", ondelete="SET NULL (created_by_staff_id)"
+        ),
         Index(f"uq_{table}_business_number", "business_id", "number", unique=True),
         Index(f"ix_{table}_tab", "business_id", "customer_id", order_column, "id"),
         tenant_index(table, "participant_id", postgresql_where=text("participant_id IS NOT NULL")),
@@ -122,9 +124,7 @@ class Payment(HistoryRow, Base):
         CheckConstraint(
             "(method = 'STRIPE') = (stripe_payment_intent_id IS NOT NULL)", name="stripe_has_intent"
         ),
-        Index(
-            "uq_payments_stripe_intent", "business_id", "stripe_payment_intent_id", unique=True
-        ),
+        Index("uq_payments_stripe_intent", "business_id", "stripe_payment_intent_id", unique=True),
     )
 
     amount: Mapped[int] = mapped_column(BigInteger, nullable=False)
@@ -181,9 +181,7 @@ class Booking(HistoryRow, Base):
         CheckConstraint("state IN ('COMPLETED', 'MANUAL', 'PACKAGE', 'CANCELLED')", name="state"),
         CheckConstraint("paid_with IN ('STRIPE', 'MANUAL', 'FREE', 'CREDITS')", name="paid_with"),
         CheckConstraint("price_credits IS NULL OR price_credits > 0", name="credits_positive"),
-        CheckConstraint(
-            "refunded_amount BETWEEN 0 AND price_amount", name="refund_within_price"
-        ),
+        CheckConstraint("refunded_amount BETWEEN 0 AND price_amount", name="refund_within_price"),
         CheckConstraint(
             "(state = 'CANCELLED') = (cancelled_at IS NOT NULL)", name="cancelled_has_time"
         ),
@@ -319,7 +317,9 @@ class Note(HistoryRow, Base):
     __table_args__ = history_args(
         "notes",
         "created_at",
-        tenant_fk(["updated_by_staff_id"], "staff_users", ondelete="SET NULL (updated_by_staff_id)"),
+        tenant_fk(
+            ["updated_by_staff_id"], "staff_users", ondelete="SET NULL (updated_by_staff_id)"
+        ),
         CheckConstraint("char_length(btrim(content)) BETWEEN 1 AND 10000", name="content_length"),
         deleted_with_customer=True,
     )
@@ -344,7 +344,9 @@ class Refund(HistoryRow, Base):
         CheckConstraint("char_length(currency) = 3", name="currency_iso"),
         CheckConstraint("status IN ('PENDING', 'SUCCEEDED', 'FAILED')", name="status"),
         tenant_index("refunds", "payment_id"),
-        tenant_index("refunds", "status", "created_at", postgresql_where=text("status = 'PENDING'")),
+        tenant_index(
+            "refunds", "status", "created_at", postgresql_where=text("status = 'PENDING'")
+        ),
     )
 
     payment_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
@@ -422,5 +424,3 @@ class AccountHistoryEntry(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = created_at()
-
-

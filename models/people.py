@@ -59,7 +59,9 @@ class Customer(Base):
         CheckConstraint("origin IN ('STAFF', 'SERVICE', 'PORTAL_SIGNUP')", name="origin"),
         CheckConstraint("status IN ('ACTIVE', 'ARCHIVED')", name="status"),
         CheckConstraint("merged_into_id IS NULL OR status = 'ARCHIVED'", name="merged_is_archived"),
-        CheckConstraint("merged_into_id IS NULL OR merged_into_id <> id", name="not_merged_into_self"),
+        CheckConstraint(
+            "merged_into_id IS NULL OR merged_into_id <> id", name="not_merged_into_self"
+        ),
         CheckConstraint("number > 0", name="number_positive"),
         CheckConstraint("btrim(first_name) <> '' OR btrim(last_name) <> ''", name="has_name"),
         Index("uq_customers_business_number", "business_id", "number", unique=True),
@@ -68,7 +70,9 @@ class Customer(Base):
         tenant_index("customers", "status", "last_key"),
         tenant_index("customers", "email_key"),
         tenant_index("customers", "mobile_digits"),
-        tenant_index("customers", "merged_into_id", postgresql_where=text("merged_into_id IS NOT NULL")),
+        tenant_index(
+            "customers", "merged_into_id", postgresql_where=text("merged_into_id IS NOT NULL")
+        ),
         Index(
             "ix_customers_search_trgm",
             "search_text",
@@ -108,9 +112,7 @@ class Customer(Base):
     first_key: Mapped[str] = mapped_column(String, folded("first_name"), nullable=False)
     last_key: Mapped[str] = mapped_column(String, folded("last_name"), nullable=False)
     email_key: Mapped[str | None] = mapped_column(String, folded("email"))
-    mobile_digits: Mapped[str] = mapped_column(
-        String, folded(MOBILE_DIGITS), nullable=False
-    )
+    mobile_digits: Mapped[str] = mapped_column(String, folded(MOBILE_DIGITS), nullable=False)
     search_text: Mapped[str] = mapped_column(
         String,
         folded(
@@ -202,9 +204,7 @@ class AdditionalUser(Base):
     email_key: Mapped[str] = mapped_column(String, folded("email"), nullable=False)
     search_text: Mapped[str] = mapped_column(
         String,
-        folded(
-            "first_name || ' ' || last_name || ' ' || email || ' ' || " + MOBILE_DIGITS
-        ),
+        folded("first_name || ' ' || last_name || ' ' || email || ' ' || " + MOBILE_DIGITS),
         nullable=False,
     )
 

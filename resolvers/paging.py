@@ -27,9 +27,13 @@ def keyset_select(
     fetch_descending = descending != request.backward
     statement = base
     if request.after is not None:
-        statement = statement.where(keys < tuple_(*request.after) if descending else keys > tuple_(*request.after))
+        statement = statement.where(
+            keys < tuple_(*request.after) if descending else keys > tuple_(*request.after)
+        )
     if request.before is not None:
-        statement = statement.where(keys > tuple_(*request.before) if descending else keys < tuple_(*request.before))
+        statement = statement.where(
+            keys > tuple_(*request.before) if descending else keys < tuple_(*request.before)
+        )
     ordering = [c.desc() if fetch_descending else c.asc() for c in sort_columns]
     return statement.order_by(*ordering).limit(request.size + 1)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Final
 
 import strawberry
 from graphql import GraphQLError
@@ -19,29 +19,42 @@ from schema.permissions import authenticated_viewer
 from schema.query import Query
 from server.context import Context
 
-FEDERATION_VERSION = "2.11"
+FEDERATION_VERSION: Final = "2.11"
 MAX_REPRESENTATIONS = 100
 
 
 class CloseSnapshot(SchemaExtension):
-    """Ends the request's read transaction when the operation is done (HTTP or direct)."""
+    """Ends the request's read transaction when the operation is done (HTTP or direct), and
+    reports the statement count when asked to."""
 
-    async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
+    async def on_operation(self) -> AsyncIterator[None]:
         yield
         context = self.execution_context.context
         if isinstance(context, Context):
             await context.close()
+            if context.settings.statement_count_header and context.response is not None:
+                context.response.headers["x-sql-statements"] = str(context.counter.count)
 
 
 def _representation_error(index: int, message: str) -> GraphQLError:
     return ApiError(ErrorCode.INVALID_REPRESENTATION, message, f"representations.{index}")
 
 
+def _is_uuid(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
 class SubgraphSchema(FederationSchema):
     """Validates `_entities` representations before resolving them: a bad one gives null at its
     index with INVALID_REPRESENTATION, only more than 100 fails the whole call."""
 
-    def entities_resolver(  # type: ignore[override]
+    def entities_resolver(
         self, info: Info[Context, Any], representations: list[FederationAny]
     ) -> list[FederationAny]:
         authenticated_viewer(info)
@@ -64,12 +77,10 @@ class SubgraphSchema(FederationSchema):
                 results.append(_representation_error(index, f"Unknown entity type {type_name!r}."))
                 continue
             raw_id = representation.get("id")
-            try:
-                uuid.UUID(str(raw_id)) if isinstance(raw_id, str) else uuid.UUID("x")
-            except ValueError:
+            if not _is_uuid(raw_id):
                 results.append(_representation_error(index, "The id is not a valid UUID."))
                 continue
-            results.append(origin.resolve_reference(info=info, id=strawberry.ID(raw_id)))
+            results.append(origin.resolve_reference(info=info, id=strawberry.ID(str(raw_id))))
         return results
 
 

@@ -15,9 +15,7 @@ class ErrorCode(Enum):
     UNAUTHENTICATED = strawberry.enum_value(
         "UNAUTHENTICATED", description="No valid token was sent, or it has expired or been revoked."
     )
-    FORBIDDEN = strawberry.enum_value(
-        "FORBIDDEN", description="The viewer's role may not do this."
-    )
+    FORBIDDEN = strawberry.enum_value("FORBIDDEN", description="The viewer's role may not do this.")
     NOT_FOUND = strawberry.enum_value(
         "NOT_FOUND", description="No such object in the viewer's business."
     )

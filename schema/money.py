@@ -15,7 +15,7 @@ class Money:
     )
     currency: str = strawberry.field(description="ISO 4217 code, e.g. GBP.")
 
-    @strawberry.field(description="The amount as a decimal string in major units, e.g. \"10.00\".")
+    @strawberry.field(description='The amount as a decimal string in major units, e.g. "10.00".')
     def decimal(self) -> str:
         if self.currency in ZERO_DECIMAL:
             return str(self.amount)
@@ -26,10 +26,12 @@ class Money:
 
 @strawberry.type(
     description="A price: money, or a number of pass credits (one credit is one use; "
-    "shown as \"1 CR\")."
+    'shown as "1 CR").'
 )
 class Price:
-    money: Money | None = strawberry.field(description="The price in money; null when paid in credits.")
+    money: Money | None = strawberry.field(
+        description="The price in money; null when paid in credits."
+    )
     credits: int | None = strawberry.field(
         description="The price in pass credits; null when paid in money."
     )

@@ -114,7 +114,9 @@ def page_request(
 ) -> PageRequest:
     """Validate `first`/`after`/`last`/`before` (top-level INVALID_ARGUMENT or INVALID_CURSOR)."""
     if first is not None and last is not None:
-        raise ApiError(ErrorCode.INVALID_ARGUMENT, "Pass either `first` or `last`, not both.", "last")
+        raise ApiError(
+            ErrorCode.INVALID_ARGUMENT, "Pass either `first` or `last`, not both.", "last"
+        )
     for name, value in (("first", first), ("last", last)):
         if value is not None and not 0 <= value <= MAX_PAGE_SIZE:
             raise ApiError(

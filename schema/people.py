@@ -50,8 +50,9 @@ class PersonCategory(Enum):
 @strawberry.enum(description="A customer's derived category: never typed in, always computed.")
 class CustomerCategory(Enum):
     PRIMARY = strawberry.enum_value(
-        "PRIMARY", description="Has a booking, appointment, pass, video, subscription, "
-        "questionnaire response or payment."
+        "PRIMARY",
+        description="Has a booking, appointment, pass, video, subscription, "
+        "questionnaire response or payment.",
     )
     LEAD = strawberry.enum_value(
         "LEAD", description="No history; created by staff or by another service."
@@ -69,7 +70,9 @@ class PersonStatus(Enum):
     )
 
 
-def can_view_customer(viewer: Viewer, customer_id: uuid.UUID, buyer_id: uuid.UUID | None = None) -> bool:
+def can_view_customer(
+    viewer: Viewer, customer_id: uuid.UUID, buyer_id: uuid.UUID | None = None
+) -> bool:
     """Staff see every customer of their business; a customer sees themselves; an additional
     user sees the customer they act for (`buyer_id`)."""
     if viewer.is_staff:
@@ -83,8 +86,9 @@ def full_name(first: str, last: str) -> str:
     return f"{first} {last}".strip()
 
 
-@strawberry.interface(description="A row of the customer directory: a customer, a participant "
-                      "or an additional user.")
+@strawberry.interface(
+    description="A row of the customer directory: a customer, a participant or an additional user."
+)
 class Person:
     id: strawberry.ID = strawberry.field(description="The person's UUID.")
     kind: PersonKind = strawberry.field(description="Which kind of person this is.")
@@ -98,12 +102,14 @@ class Person:
     email: str | None = strawberry.field(description="Email address, if any.")
     mobile: str | None = strawberry.field(description="Mobile number in E.164, e.g. +447700900123.")
     status: PersonStatus = strawberry.field(
-        description="Active or Archived (participants and additional users share their "
-        "customer's)."
+        description="Active or Archived (participants and additional users share their customer's)."
     )
-    customer: Customer = strawberry.field(
+
+    @strawberry.field(
         description="The customer whose account this person belongs to (a customer: itself)."
     )
+    async def customer(self, info: Info[Context, Any]) -> Customer:
+        raise NotImplementedError  # each kind of person answers this itself
 
 
 async def _customer_by_id(info: Info[Context, Any], customer_id: uuid.UUID) -> Customer | None:
@@ -130,8 +136,10 @@ async def buyer_of(info: Info[Context, Any], viewer: Viewer) -> uuid.UUID | None
     return row.customer_id if row is not None else None
 
 
-@strawberry.federation.type(keys=["id"], description="An account holder: the buyer. History "
-                            "always belongs to a customer's account.")
+@strawberry.federation.type(
+    keys=["id"],
+    description="An account holder: the buyer. History always belongs to a customer's account.",
+)
 class Customer(Person):
     number: int = strawberry.field(description="Short per-business number staff can read out.")
     category: CustomerCategory = strawberry.field(description="Derived from the history.")
@@ -174,18 +182,22 @@ class Customer(Person):
         )
 
     @strawberry.field(description="The customer this row belongs to: for a customer, itself.")
-    def customer(self) -> Customer:
+    async def customer(self, info: Info[Context, Any]) -> Customer:
         return self
 
-    @strawberry.field(description="The customer this account was merged into, if it was merged "
-                      "(it is then archived and cannot log in).")
+    @strawberry.field(
+        description="The customer this account was merged into, if it was merged "
+        "(it is then archived and cannot log in)."
+    )
     async def merged_into(self, info: Info[Context, Any]) -> Customer | None:
         if self.merged_into_id is None:
             return None
         return await _customer_by_id(info, self.merged_into_id)
 
-    @strawberry.field(description="Who attends for this account: the customer themselves "
-                      "(isSelf) first, then the others by name.")
+    @strawberry.field(
+        description="Who attends for this account: the customer themselves "
+        "(isSelf) first, then the others by name."
+    )
     async def participants(self, info: Info[Context, Any]) -> list[Participant]:
         rows = await info.context.loaders.participants_by_customer.load(self.pk)
         return [Participant.from_row(row, self.status) for row in rows]
@@ -196,12 +208,17 @@ class Customer(Person):
         return [AdditionalUser.from_row(row, self.status) for row in rows]
 
     @classmethod
-    async def resolve_reference(cls, info: Info[Context, Any], id: strawberry.ID, **_: Any) -> Customer | None:
+    async def resolve_reference(
+        cls, info: Info[Context, Any], id: strawberry.ID, **_: Any
+    ) -> Customer | None:
         return await _visible_customer(info, uuid.UUID(str(id)))
 
 
-@strawberry.federation.type(keys=["id"], description="Someone who attends, belonging to exactly "
-                            "one customer. `isSelf` marks the customer themselves.")
+@strawberry.federation.type(
+    keys=["id"],
+    description="Someone who attends, belonging to exactly "
+    "one customer. `isSelf` marks the customer themselves.",
+)
 class Participant(Person):
     is_self: bool = strawberry.field(description="This participant is the customer themselves.")
     date_of_birth: date | None = strawberry.field(description="Date of birth, if known.")
@@ -233,7 +250,9 @@ class Participant(Person):
         return customer
 
     @classmethod
-    async def resolve_reference(cls, info: Info[Context, Any], id: strawberry.ID, **_: Any) -> Participant | None:
+    async def resolve_reference(
+        cls, info: Info[Context, Any], id: strawberry.ID, **_: Any
+    ) -> Participant | None:
         row = await info.context.loaders.participant_by_id.load(uuid.UUID(str(id)))
         if row is None:
             return None
@@ -241,8 +260,11 @@ class Participant(Person):
         return cls.from_row(row, customer.status) if customer is not None else None
 
 
-@strawberry.federation.type(keys=["id"], description="A person with their own login who acts for "
-                            "a customer's account (sees everything but payment methods).")
+@strawberry.federation.type(
+    keys=["id"],
+    description="A person with their own login who acts for "
+    "a customer's account (sees everything but payment methods).",
+)
 class AdditionalUser(Person):
     number: int = strawberry.field(description="Short per-business number.")
     app_access_enabled: bool = strawberry.field(
@@ -278,12 +300,18 @@ class AdditionalUser(Person):
         return customer
 
     @classmethod
-    async def resolve_reference(cls, info: Info[Context, Any], id: strawberry.ID, **_: Any) -> AdditionalUser | None:
+    async def resolve_reference(
+        cls, info: Info[Context, Any], id: strawberry.ID, **_: Any
+    ) -> AdditionalUser | None:
         row = await info.context.loaders.additional_user_by_id.load(uuid.UUID(str(id)))
         if row is None:
             return None
         viewer = info.context.viewer
-        if viewer is not None and viewer.role is Role.ADDITIONAL_USER and viewer.subject_id == row.id:
+        if (
+            viewer is not None
+            and viewer.role is Role.ADDITIONAL_USER
+            and viewer.subject_id == row.id
+        ):
             customer = await _customer_by_id(info, row.customer_id)
         else:
             customer = await _visible_customer(info, row.customer_id)

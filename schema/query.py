@@ -30,9 +30,14 @@ def parse_id(value: str, field: str) -> uuid.UUID:
         raise ApiError(ErrorCode.INVALID_ARGUMENT, "This id is not a valid UUID.", field) from error
 
 
-PageArg = Annotated[int | None, strawberry.argument(description="Page size from the start (default 20, at most 100).")]
+PageArg = Annotated[
+    int | None,
+    strawberry.argument(description="Page size from the start (default 20, at most 100)."),
+]
 AfterArg = Annotated[str | None, strawberry.argument(description="Cursor to page forward from.")]
-LastArg = Annotated[int | None, strawberry.argument(description="Page size from the end (at most 100).")]
+LastArg = Annotated[
+    int | None, strawberry.argument(description="Page size from the end (at most 100).")
+]
 BeforeArg = Annotated[str | None, strawberry.argument(description="Cursor to page backward from.")]
 
 
@@ -46,17 +51,21 @@ class Query:
     async def customers(
         self,
         info: Info[Context, Any],
-        status: Annotated[PersonStatus, strawberry.argument(description="Which tab.")] = PersonStatus.ACTIVE,
-        order: Annotated[SortOrder, strawberry.argument(description="Sort direction.")] = SortOrder.ASC,
+        status: Annotated[
+            PersonStatus, strawberry.argument(description="Which tab.")
+        ] = PersonStatus.ACTIVE,
+        order: Annotated[
+            SortOrder, strawberry.argument(description="Sort direction.")
+        ] = SortOrder.ASC,
         first: PageArg = None,
         after: AfterArg = None,
         last: LastArg = None,
         before: BeforeArg = None,
     ) -> Connection[Customer]:
-        direction = SortDirection(order.value)
-        signature = customer_list_signature(status.value, direction)
+        direction = SortDirection(order.name)
+        signature = customer_list_signature(status.name, direction)
         request = page_request(signature, first, after, last, before, key_parsers=(str, uuid.UUID))
-        rows, total = await customer_page(info.context.reader, status.value, direction, request)
+        rows, total = await customer_page(info.context.reader, status.name, direction, request)
         nodes = [(Customer.from_row(row), keys) for row, keys in rows]
         return build_connection(nodes, request, signature, total)
 

@@ -50,7 +50,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         self.settings = settings
         self.tokens = tokens
 
-    def encode_json(self, data: object) -> bytes:  # type: ignore[override]
+    def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
     async def get_context(self, request: Any, response: Any) -> Context:
@@ -94,7 +94,7 @@ async def readyz(request: Request) -> Response:
     try:
         async with database.engine.connect() as conn:
             current = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
-    except Exception as error:  # noqa: BLE001 - any failure means "not ready"
+    except Exception as error:
         log.warning("readiness check failed: %s", type(error).__name__)
         return JSONResponse({"status": "unavailable", "reason": "database unreachable"}, 503)
     expected = head_revision()
@@ -123,7 +123,9 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         owned = database is None
-        db = database or Database(create_engine(service_url(settings), pool_size=settings.pool_size))
+        db = database or Database(
+            create_engine(service_url(settings), pool_size=settings.pool_size)
+        )
         app.state.database = db
         app.state.tokens = tokens
         try:

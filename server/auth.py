@@ -86,8 +86,12 @@ def parse_verify_keys(raw: str, default_issuer: str) -> dict[tuple[str, str], Ve
     if raw.lstrip().startswith("["):
         for item in json.loads(raw):
             alg = item.get("alg", "HS256")
-            key = VerifyKey(item["kid"], item.get("iss", default_issuer), alg,
-                            _load_key(alg, item["key"], private=False))
+            key = VerifyKey(
+                item["kid"],
+                item.get("iss", default_issuer),
+                alg,
+                _load_key(alg, item["key"], private=False),
+            )
             keys[(key.kid, key.issuer)] = key
         return keys
     for pair in raw.split(","):

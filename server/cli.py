@@ -57,9 +57,7 @@ def _tokens(settings: Settings) -> TokenService:
     )
 
 
-async def _viewer_for(
-    admin_url: str, slug: str, role: Role, subject: uuid.UUID | None
-) -> Viewer:
+async def _viewer_for(admin_url: str, slug: str, role: Role, subject: uuid.UUID | None) -> Viewer:
     """Find the business and a subject of the role (the first one, unless named)."""
     conn = await asyncpg.connect(asyncpg_url(admin_url))
     try:

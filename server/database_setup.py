@@ -7,6 +7,7 @@ Idempotent: every statement checks before it creates.
 
 from __future__ import annotations
 
+import contextlib
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -40,8 +41,10 @@ def asyncpg_url(url: str) -> str:
 
 
 def sqlalchemy_url(url: str) -> str:
-    return asyncpg_url(url).replace("postgresql://", "postgresql+asyncpg://", 1).replace(
-        "postgres://", "postgresql+asyncpg://", 1
+    return (
+        asyncpg_url(url)
+        .replace("postgresql://", "postgresql+asyncpg://", 1)
+        .replace("postgres://", "postgresql+asyncpg://", 1)
     )
 
 
@@ -65,10 +68,9 @@ async def ensure_roles(admin_url: str, statement_timeout_ms: int = 5000) -> None
             (SERVICE_ROLE, "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"),
         ):
             if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
-                try:
+                # Another process may create it meanwhile.
+                with contextlib.suppress(asyncpg.DuplicateObjectError):
                     await conn.execute(f"CREATE ROLE {role} {options}")
-                except asyncpg.DuplicateObjectError:
-                    pass  # another process created it meanwhile
         me = await conn.fetchval("SELECT current_user")
         if not await conn.fetchval("SELECT pg_has_role($1, $2, 'MEMBER')", me, OWNER_ROLE):
             await conn.execute(f'GRANT {OWNER_ROLE} TO "{me}"')

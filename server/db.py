@@ -101,8 +101,12 @@ class ReadTransaction:
         if self._conn is None:
             conn = await self._engine.connect()
             try:
+                # The asyncpg dialect opens the transaction itself on first execute; these
+                # options make that BEGIN a read-only, repeatable-read one.
+                await conn.execution_options(
+                    isolation_level="REPEATABLE READ", postgresql_readonly=True
+                )
                 conn.sync_connection.info["statement_counter"] = self._counter  # type: ignore[union-attr]
-                await conn.execute(text("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"))
                 await conn.execute(SET_TENANT, {"business_id": str(self._business_id)})
             except BaseException:
                 await conn.close()
@@ -121,7 +125,7 @@ class ReadTransaction:
             return
         conn, self._conn = self._conn, None
         try:
-            await conn.execute(text("ROLLBACK"))
+            await conn.rollback()
         finally:
             conn.sync_connection.info.pop("statement_counter", None)  # type: ignore[union-attr]
             await conn.close()
@@ -133,7 +137,9 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
-    async def token_version(self, role: str, business_id: uuid.UUID, subject_id: uuid.UUID) -> int | None:
+    async def token_version(
+        self, role: str, business_id: uuid.UUID, subject_id: uuid.UUID
+    ) -> int | None:
         """The subject's current token version, or None when they may not sign in (unknown,
         archived, access disabled). One round trip, outside any tenant transaction."""
         async with self.engine.connect() as conn:
@@ -198,9 +204,7 @@ class Database:
         raise AssertionError("unreachable")
 
 
-async def lock_rows(
-    conn: AsyncConnection, table: str, ids: Sequence[uuid.UUID]
-) -> set[uuid.UUID]:
+async def lock_rows(conn: AsyncConnection, table: str, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
     """`SELECT ... FOR UPDATE` the given rows in ascending id order (a fixed order, so that two
     transactions locking the same rows cannot deadlock); returns the ids that exist."""
     if not ids:

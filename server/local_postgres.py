@@ -54,16 +54,13 @@ class LocalPostgres:
 
     # -- process helpers -------------------------------------------------------------------
     def _run(self, args: list[str], *, timeout: float = 60) -> None:
-        kwargs: dict[str, object] = {}
-        if self._as_root:
-            kwargs["user"] = SYSTEM_USER
         subprocess.run(
             args,
             check=True,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             timeout=timeout,
-            **kwargs,  # type: ignore[arg-type]
+            user=SYSTEM_USER if self._as_root else None,
         )
 
     def _prepare_root(self) -> None:

@@ -51,13 +51,15 @@ class Settings:
     mail_from: str = "no-reply@example.com"
     public_base_url: str = "http://127.0.0.1:8000"
     trusted_proxies: tuple[str, ...] = field(default_factory=tuple)
+    # Adds `X-SQL-Statements` to GraphQL responses (tests and benchmarks read it).
+    statement_count_header: bool = False
 
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
 
 
-DEV_JWT_SECRET = "development-only-hs256-secret-change-me-0123456789"  # noqa: S105
+DEV_JWT_SECRET = "development-only-hs256-secret-change-me-0123456789"
 
 
 def load_settings() -> Settings:
@@ -88,6 +90,7 @@ def load_settings() -> Settings:
         smtp_port=_int("SMTP_PORT", 25),
         mail_from=os.environ.get("MAIL_FROM", "no-reply@example.com"),
         public_base_url=os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
+        statement_count_header=_bool("STATEMENT_COUNT_HEADER", False),
         trusted_proxies=tuple(
             p.strip() for p in os.environ.get("TRUSTED_PROXIES", "").split(",") if p.strip()
         ),

@@ -25,7 +25,7 @@ hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
 @pytest.fixture(scope="session")
-def pg_server() -> Iterator[testdb.TestServer]:
+def pg_server() -> Iterator[testdb.DatabaseServer]:
     server = testdb.start_server()
     try:
         yield server
@@ -34,7 +34,7 @@ def pg_server() -> Iterator[testdb.TestServer]:
 
 
 @pytest.fixture(scope="session")
-async def template(pg_server: testdb.TestServer) -> AsyncIterator[str]:
+async def template(pg_server: testdb.DatabaseServer) -> AsyncIterator[str]:
     name = await testdb.create_template(pg_server)
     try:
         yield name
@@ -43,7 +43,9 @@ async def template(pg_server: testdb.TestServer) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def db(pg_server: testdb.TestServer, template: str) -> AsyncIterator[testdb.TestDatabase]:
+async def db(
+    pg_server: testdb.DatabaseServer, template: str
+) -> AsyncIterator[testdb.ClonedDatabase]:
     name = await testdb.clone(pg_server, template)
     try:
         yield testdb.urls_for(pg_server, name)
@@ -52,19 +54,20 @@ async def db(pg_server: testdb.TestServer, template: str) -> AsyncIterator[testd
 
 
 @pytest.fixture
-async def owner(db: testdb.TestDatabase) -> AsyncIterator[factories.Owner]:
+async def owner(db: testdb.ClonedDatabase) -> AsyncIterator[factories.Owner]:
     async with factories.Owner(db.owner_url) as connection:
         yield connection
 
 
 @pytest.fixture
-def settings(db: testdb.TestDatabase) -> Settings:
+def settings(db: testdb.ClonedDatabase) -> Settings:
     return replace(
         load_settings(),
         environment="test",
         database_url=db.owner_url,
         app_database_url=db.service_url,
         pool_size=4,
+        statement_count_header=True,
     )
 
 
@@ -88,6 +91,8 @@ class Api:
     def token(self, business_id: Any, role: Role | str, subject_id: Any, version: int = 1) -> str:
         return self.tokens.sign(Viewer(business_id, Role(role), subject_id, version))
 
+    last_statements: int = -1
+
     async def post(
         self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
     ) -> dict[str, Any]:
@@ -96,6 +101,7 @@ class Api:
             "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
         )
         assert response.status_code == 200, response.text
+        self.last_statements = int(response.headers.get("x-sql-statements", "-1"))
         body: dict[str, Any] = response.json()
         return body
 
@@ -119,7 +125,9 @@ async def api(settings: Settings, tokens: TokenService) -> AsyncIterator[Api]:
 
 
 @pytest.fixture
-async def two_businesses(owner: factories.Owner) -> tuple[factories.BusinessFixture, factories.BusinessFixture]:
+async def two_businesses(
+    owner: factories.Owner,
+) -> tuple[factories.BusinessFixture, factories.BusinessFixture]:
     first = await factories.business(owner, "first-studio")
     second = await factories.business(owner, "second-gym")
     return first, second

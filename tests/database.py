@@ -18,7 +18,7 @@ from server.migrate import upgrade
 
 
 @dataclass(frozen=True)
-class TestServer:
+class DatabaseServer:
     """Where the test databases live."""
 
     admin_url: str  # a superuser (or CREATEDB + CREATEROLE) connection to the server
@@ -32,16 +32,16 @@ class TestServer:
             shutil.rmtree(self.scratch, ignore_errors=True)
 
 
-def start_server() -> TestServer:
+def start_server() -> DatabaseServer:
     url = os.environ.get("DATABASE_URL")
     if url:
-        return TestServer(admin_url=url, local=None, scratch=None)
+        return DatabaseServer(admin_url=url, local=None, scratch=None)
     scratch = Path(tempfile.mkdtemp(prefix="customer-subgraph-tests-"))
     local = LocalPostgres(scratch / "pg")
-    return TestServer(admin_url=local.start(), local=local, scratch=scratch)
+    return DatabaseServer(admin_url=local.start(), local=local, scratch=scratch)
 
 
-async def create_template(server: TestServer) -> str:
+async def create_template(server: DatabaseServer) -> str:
     """A freshly migrated database to clone; returns its name."""
     name = f"cs_template_{uuid.uuid4().hex[:10]}"
     await _admin(server, f'CREATE DATABASE "{name}"')
@@ -51,17 +51,17 @@ async def create_template(server: TestServer) -> str:
     return name
 
 
-async def clone(server: TestServer, template: str) -> str:
+async def clone(server: DatabaseServer, template: str) -> str:
     name = f"cs_test_{uuid.uuid4().hex[:12]}"
     await _admin(server, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     return name
 
 
-async def drop(server: TestServer, name: str) -> None:
+async def drop(server: DatabaseServer, name: str) -> None:
     await _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-async def _admin(server: TestServer, sql: str) -> None:
+async def _admin(server: DatabaseServer, sql: str) -> None:
     conn = await asyncpg.connect(asyncpg_url(with_database(server.admin_url, "postgres")))
     try:
         await conn.execute(sql)
@@ -70,7 +70,7 @@ async def _admin(server: TestServer, sql: str) -> None:
 
 
 @dataclass(frozen=True)
-class TestDatabase:
+class ClonedDatabase:
     """One cloned database: the owner's URL (fixtures seed through it) and the service role's
     (what the app and the tests' queries use)."""
 
@@ -79,6 +79,6 @@ class TestDatabase:
     service_url: str
 
 
-def urls_for(server: TestServer, name: str) -> TestDatabase:
+def urls_for(server: DatabaseServer, name: str) -> ClonedDatabase:
     owner = with_database(server.admin_url, name)
-    return TestDatabase(name=name, owner_url=owner, service_url=with_user(owner, SERVICE_ROLE))
+    return ClonedDatabase(name=name, owner_url=owner, service_url=with_user(owner, SERVICE_ROLE))

@@ -65,12 +65,18 @@ async def business(db: Owner, slug: str | None = None, **overrides: Any) -> Busi
     }
     row = await db.insert("businesses", **values)
     owner = await db.insert(
-        "staff_users", business_id=row["id"], email=f"owner@{slug}.test",
-        display_name="Olivia Owner", role="OWNER",
+        "staff_users",
+        business_id=row["id"],
+        email=f"owner@{slug}.test",
+        display_name="Olivia Owner",
+        role="OWNER",
     )
     staff = await db.insert(
-        "staff_users", business_id=row["id"], email=f"staff@{slug}.test",
-        display_name="Sam Staff", role="STAFF",
+        "staff_users",
+        business_id=row["id"],
+        email=f"staff@{slug}.test",
+        display_name="Sam Staff",
+        role="STAFF",
     )
     return BusinessFixture(row["id"], slug, owner["id"], staff["id"])
 
@@ -104,7 +110,11 @@ async def customer(
 
 
 async def participant(
-    db: Owner, customer_row: asyncpg.Record, first_name: str = "Pat", *, is_self: bool = False,
+    db: Owner,
+    customer_row: asyncpg.Record,
+    first_name: str = "Pat",
+    *,
+    is_self: bool = False,
     **overrides: Any,
 ) -> asyncpg.Record:
     return await db.insert(
@@ -132,7 +142,9 @@ async def additional_user(
         **overrides,
     )
     await db.insert(
-        "login_emails", business_id=row["business_id"], email_key=email.lower(),
+        "login_emails",
+        business_id=row["business_id"],
+        email_key=email.lower(),
         additional_user_id=row["id"],
     )
     return row

@@ -23,7 +23,13 @@ async def test_list_pages_forward_and_backward_in_name_order(
     api: Api, owner: factories.Owner, two_businesses: tuple[factories.BusinessFixture, ...]
 ) -> None:
     mine, other = two_businesses
-    names = [("Zoë", "Ålvarez"), ("José", "García"), ("Ann", "Garcia"), ("Bob", "Smith"), ("Eve", "Adams")]
+    names = [
+        ("Zoë", "Ålvarez"),
+        ("José", "García"),
+        ("Ann", "Garcia"),
+        ("Bob", "Smith"),
+        ("Eve", "Adams"),
+    ]
     for first, last in names:
         await factories.customer(owner, mine.id, first, last)
     await factories.customer(owner, other.id, "Other", "Business")
@@ -32,12 +38,18 @@ async def test_list_pages_forward_and_backward_in_name_order(
     page1 = (await api.data(LIST, {"first": 2}, token))["customers"]
     assert [e["node"]["fullName"] for e in page1["edges"]] == ["Eve Adams", "Zoë Ålvarez"]
     assert page1["totalCount"] == 5 and page1["totalCountIsExact"] is True
-    assert page1["pageInfo"]["hasNextPage"] is True and page1["pageInfo"]["hasPreviousPage"] is False
+    assert (
+        page1["pageInfo"]["hasNextPage"] is True and page1["pageInfo"]["hasPreviousPage"] is False
+    )
 
-    page2 = (await api.data(LIST, {"first": 2, "after": page1["pageInfo"]["endCursor"]}, token))["customers"]
+    page2 = (await api.data(LIST, {"first": 2, "after": page1["pageInfo"]["endCursor"]}, token))[
+        "customers"
+    ]
     assert [e["node"]["fullName"] for e in page2["edges"]] == ["Ann Garcia", "José García"]
 
-    back = (await api.data(LIST, {"last": 2, "before": page2["pageInfo"]["startCursor"]}, token))["customers"]
+    back = (await api.data(LIST, {"last": 2, "before": page2["pageInfo"]["startCursor"]}, token))[
+        "customers"
+    ]
     assert [e["node"]["fullName"] for e in back["edges"]] == ["Eve Adams", "Zoë Ålvarez"]
     assert back["pageInfo"]["hasPreviousPage"] is False
 
@@ -82,8 +94,11 @@ async def test_customer_with_self_participant_is_one_row_with_both_categories(
     ],
 )
 async def test_malformed_paging_arguments_are_top_level_errors(
-    api: Api, two_businesses: tuple[factories.BusinessFixture, ...],
-    variables: dict[str, object], code: str, field: str,
+    api: Api,
+    two_businesses: tuple[factories.BusinessFixture, ...],
+    variables: dict[str, object],
+    code: str,
+    field: str,
 ) -> None:
     mine, _ = two_businesses
     body = await api.post(LIST, variables, api.token(mine.id, "staff", mine.staff_id))
