@@ -19,6 +19,8 @@ from server.settings import Settings, load_settings
 from tests import database as testdb
 from tests import factories
 
+pytest_plugins = ["tests.fixtures_mail", "tests.fixtures_stripe"]
+
 hypothesis_settings.register_profile("ci", max_examples=25, derandomize=True, deadline=None)
 hypothesis_settings.register_profile("dev", max_examples=50, deadline=None)
 hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
