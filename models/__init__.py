@@ -13,6 +13,7 @@ from models.catalog import (
     Session,
     Video,
 )
+from models.directory import DirectoryEntry
 from models.history import (
     CATEGORY_TABLES,
     AccountHistoryEntry,
@@ -48,6 +49,7 @@ __all__ = [
     "Customer",
     "CustomerPass",
     "CustomerSubscription",
+    "DirectoryEntry",
     "Event",
     "Facilitator",
     "LoginEmail",

@@ -73,12 +73,6 @@ class Customer(Base):
         tenant_index(
             "customers", "merged_into_id", postgresql_where=text("merged_into_id IS NOT NULL")
         ),
-        Index(
-            "ix_customers_search_trgm",
-            "search_text",
-            postgresql_using="gin",
-            postgresql_ops={"search_text": "gin_trgm_ops"},
-        ),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

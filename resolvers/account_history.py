@@ -37,7 +37,7 @@ async def actor_for(conn: AsyncConnection, viewer: Viewer) -> Actor:
         kind = "STAFF"
     else:
         table = (Customer if viewer.role is Role.CUSTOMER else AdditionalUser).__table__
-        name = select((table.c.first_name + " " + table.c.last_name)).where(
+        name = select(table.c.first_name + " " + table.c.last_name).where(
             table.c.id == viewer.subject_id
         )
         kind = "CUSTOMER" if viewer.role is Role.CUSTOMER else "ADDITIONAL_USER"
@@ -57,7 +57,9 @@ def _jsonable(values: dict[str, Any] | None) -> dict[str, Any] | None:
     return out
 
 
-def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def changed_fields(
+    before: dict[str, Any], after: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Only the keys whose values differ, as (before, after)."""
     keys = [k for k in after if before.get(k) != after[k]]
     return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}

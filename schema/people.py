@@ -6,6 +6,7 @@ relations go through the request's loaders.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date, datetime
 from enum import Enum
@@ -316,3 +317,34 @@ class AdditionalUser(Person):
         else:
             customer = await _visible_customer(info, row.customer_id)
         return cls.from_row(row, customer.status) if customer is not None else None
+
+
+async def people_from_directory_rows(
+    info: Info[Context, Any], rows: list[Row[Any]]
+) -> list[Person | None]:
+    """Directory rows as people, loaded through the request's loaders (one batch per kind)."""
+    loaders = info.context.loaders
+    pending: list[Any] = []
+    for row in rows:
+        if row.kind == "CUSTOMER":
+            pending.append(loaders.customer_by_id.load(row.person_id))
+        elif row.kind == "PARTICIPANT":
+            pending.append(loaders.participant_by_id.load(row.person_id))
+        else:
+            pending.append(loaders.additional_user_by_id.load(row.person_id))
+        # The status of participants and additional users is their customer's.
+        if row.kind != "CUSTOMER":
+            loaders.customer_by_id.load(row.customer_id)
+    loaded = await asyncio.gather(*pending)
+    statuses = await asyncio.gather(*[loaders.customer_by_id.load(row.customer_id) for row in rows])
+    people: list[Person | None] = []
+    for row, record, owner in zip(rows, loaded, statuses, strict=True):
+        if record is None or owner is None:
+            people.append(None)  # deleted between the page and the load: skip the row
+        elif row.kind == "CUSTOMER":
+            people.append(Customer.from_row(record))
+        elif row.kind == "PARTICIPANT":
+            people.append(Participant.from_row(record, PersonStatus(owner.status)))
+        else:
+            people.append(AdditionalUser.from_row(record, PersonStatus(owner.status)))
+    return people

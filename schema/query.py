@@ -10,9 +10,16 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.customers import SortDirection, customer_list_signature, customer_page
+from resolvers.directory import directory_page, directory_signature, parse_search
 from schema.errors import ApiError, ErrorCode
 from schema.pagination import Connection, build_connection, page_request
-from schema.people import Customer, PersonStatus, _visible_customer
+from schema.people import (
+    Customer,
+    Person,
+    PersonStatus,
+    _visible_customer,
+    people_from_directory_rows,
+)
 from schema.permissions import IsAuthenticated, IsStaff
 from server.context import Context
 
@@ -41,6 +48,37 @@ LastArg = Annotated[
 BeforeArg = Annotated[str | None, strawberry.argument(description="Cursor to page backward from.")]
 
 
+@strawberry.enum(description="Which people the customer list shows.")
+class DirectoryCategory(Enum):
+    EVERYONE = strawberry.enum_value(
+        "EVERYONE",
+        description="Customers, participants (not the customers themselves) and additional users.",
+    )
+    PRIMARY = strawberry.enum_value("PRIMARY", description="Customers with history.")
+    LEAD = strawberry.enum_value(
+        "LEAD", description="Customers without history created by staff or another service."
+    )
+    APP_USER = strawberry.enum_value(
+        "APP_USER", description="Customers without history who signed up in the member portal."
+    )
+    PARTICIPANT = strawberry.enum_value(
+        "PARTICIPANT", description="Participants, plus customers who take part themselves."
+    )
+    ADDITIONAL_USER = strawberry.enum_value("ADDITIONAL_USER", description="Additional users.")
+
+
+SearchArg = Annotated[
+    str | None,
+    strawberry.argument(
+        description="As you type: case- and accent-insensitive over first, last and full name, "
+        "email, mobile digits and number. Terms of 1 or 2 characters match the start of the first "
+        'or last name; 3 or more also match anywhere ("smi" finds Smith and Goldsmith). '
+        "Digits (spaces and + allowed) match mobile numbers and the person's number; a UUID "
+        "finds that person. At most 200 characters."
+    ),
+]
+
+
 @strawberry.type(description="Reads of the customer subgraph.")
 class Query:
     @strawberry.field(
@@ -67,6 +105,47 @@ class Query:
         request = page_request(signature, first, after, last, before, key_parsers=(str, uuid.UUID))
         rows, total = await customer_page(info.context.reader, status.name, direction, request)
         nodes = [(Customer.from_row(row), keys) for row, keys in rows]
+        return build_connection(nodes, request, signature, total)
+
+    @strawberry.field(
+        description="The customer list: customers, participants and additional users of the "
+        "viewer's business in the Active or Archived tab, filtered by category, searched as you "
+        "type, sorted by last name, then first name (case and accents ignored), then id. A "
+        "customer who takes part themselves is one row (categories e.g. [PRIMARY, "
+        "PARTICIPANT]). Staff only.",
+        permission_classes=[IsStaff],
+    )
+    async def people(
+        self,
+        info: Info[Context, Any],
+        status: Annotated[
+            PersonStatus, strawberry.argument(description="Which tab.")
+        ] = PersonStatus.ACTIVE,
+        category: Annotated[
+            DirectoryCategory, strawberry.argument(description="Which people.")
+        ] = DirectoryCategory.EVERYONE,
+        search: SearchArg = None,
+        order: Annotated[
+            SortOrder, strawberry.argument(description="Sort direction.")
+        ] = SortOrder.ASC,
+        first: PageArg = None,
+        after: AfterArg = None,
+        last: LastArg = None,
+        before: BeforeArg = None,
+    ) -> Connection[Person]:
+        terms = parse_search(search)
+        descending = order is SortOrder.DESC
+        signature = directory_signature(status.name, category.name, terms, descending)
+        request = page_request(signature, first, after, last, before, key_parsers=(str, uuid.UUID))
+        rows, total = await directory_page(
+            info.context.reader, status.name, category.name, terms, request, descending=descending
+        )
+        people = await people_from_directory_rows(info, rows)
+        nodes = [
+            (person, [row.name_key, str(row.person_id)])
+            for person, row in zip(people, rows, strict=True)
+            if person is not None
+        ]
         return build_connection(nodes, request, signature, total)
 
     @strawberry.field(

@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+__all__ = ["UTC", "datetime"]
 from typing import Any
 
 import asyncpg

@@ -14,7 +14,9 @@ from tests.database import ClonedDatabase
 
 
 async def test_history_is_written_in_the_callers_transaction(
-    db: ClonedDatabase, owner: factories.Owner, two_businesses: tuple[factories.BusinessFixture, ...]
+    db: ClonedDatabase,
+    owner: factories.Owner,
+    two_businesses: tuple[factories.BusinessFixture, ...],
 ) -> None:
     mine, _ = two_businesses
     ada = await factories.customer(owner, mine.id, "Ada", "Lovelace")
@@ -28,8 +30,13 @@ async def test_history_is_written_in_the_callers_transaction(
         )
         await account_history.record(
             conn,  # type: ignore[arg-type]
-            business_id=mine.id, actor=actor, action="customer.updated",
-            customer_id=ada["id"], customer_name="Augusta Lovelace", before=before, after=after,
+            business_id=mine.id,
+            actor=actor,
+            action="customer.updated",
+            customer_id=ada["id"],
+            customer_name="Augusta Lovelace",
+            before=before,
+            after=after,
         )
         if fail:
             await conn.execute(text("SELECT 1/0"))  # type: ignore[attr-defined]
@@ -37,16 +44,21 @@ async def test_history_is_written_in_the_callers_transaction(
     try:
         try:
             await database.run_mutation(mine.id, lambda conn: change(conn, True))
-        except Exception:  # noqa: BLE001 - the failure is the point
+        except Exception:
             pass
         await database.run_mutation(mine.id, lambda conn: change(conn, False))
     finally:
         await database.engine.dispose()
-    rows = await owner.c.fetch("SELECT actor_kind, actor_name, action, before, after, number FROM account_history")
+    rows = await owner.c.fetch(
+        "SELECT actor_kind, actor_name, action, before, after, number FROM account_history"
+    )
     assert [(r["actor_kind"], r["actor_name"], r["action"], r["number"]) for r in rows] == [
         ("STAFF", "Sam Staff", "customer.updated", 1)
     ]
-    assert (rows[0]["before"], rows[0]["after"]) == ('{"first_name": "Ada"}', '{"first_name": "Augusta"}')
+    assert (rows[0]["before"], rows[0]["after"]) == (
+        '{"first_name": "Ada"}',
+        '{"first_name": "Augusta"}',
+    )
 
 
 def test_money_and_credits() -> None:
@@ -63,9 +75,7 @@ async def test_health_and_readiness(api: Api) -> None:
     assert ready.status_code == 200 and ready.json()["status"] == "ok"
 
 
-async def test_readiness_fails_when_migrations_are_behind(
-    api: Api, owner: factories.Owner
-) -> None:
+async def test_readiness_fails_when_migrations_are_behind(api: Api, owner: factories.Owner) -> None:
     await owner.c.execute("RESET ROLE")
     await owner.c.execute("UPDATE alembic_version SET version_num = 'older'")
     ready = await api.http.get("/readyz")

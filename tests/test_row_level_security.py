@@ -122,7 +122,6 @@ async def test_every_tenant_table_has_a_policy_and_business_led_indexes(db: Clon
             WHERE n.nspname = 'public' AND NOT i.indisprimary
               AND t.relname NOT IN ('businesses', 'alembic_version')
               AND a.attname <> 'business_id'
-              AND i.indexrelid::regclass::text <> 'ix_customers_search_trgm'
             """
         )
     finally:

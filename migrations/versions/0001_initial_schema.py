@@ -293,7 +293,6 @@ def _create_tables() -> None:
     op.create_index('ix_customers_business_status_first_key', 'customers', ['business_id', 'status', 'first_key'], unique=False)
     op.create_index('ix_customers_business_status_last_key', 'customers', ['business_id', 'status', 'last_key'], unique=False)
     op.create_index('ix_customers_business_status_name_key_id', 'customers', ['business_id', 'status', 'name_key', 'id'], unique=False)
-    op.create_index('ix_customers_search_trgm', 'customers', ['search_text'], unique=False, postgresql_using='gin', postgresql_ops={'search_text': 'gin_trgm_ops'})
     op.create_index('uq_customers_business_number', 'customers', ['business_id', 'number'], unique=True)
     op.create_table('events',
     sa.Column('id', sa.UUID(), server_default=sa.text('gen_random_uuid()'), nullable=False),
@@ -1049,7 +1048,6 @@ def _drop_tables() -> None:
     op.drop_index('ix_events_business_name', table_name='events')
     op.drop_table('events')
     op.drop_index('uq_customers_business_number', table_name='customers')
-    op.drop_index('ix_customers_search_trgm', table_name='customers', postgresql_using='gin', postgresql_ops={'search_text': 'gin_trgm_ops'})
     op.drop_index('ix_customers_business_status_name_key_id', table_name='customers')
     op.drop_index('ix_customers_business_status_last_key', table_name='customers')
     op.drop_index('ix_customers_business_status_first_key', table_name='customers')

@@ -1,0 +1,89 @@
+"""The customer directory: one row per person the list shows (customers, non-self participants,
+additional users), kept current by triggers on the people tables in the same transaction, so a
+search reflects an edit the moment it commits.
+
+A separate table rather than a union of three: one sorted index per tab and category, one
+trigram index, one keyset, one count.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, String, text
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, folded, tenant_fk
+from models.people import EMAIL_LENGTH, MOBILE_DIGITS, MOBILE_LENGTH, NAME_LENGTH
+
+
+def _list_index(name: str, where: str) -> Index:
+    return Index(
+        f"ix_directory_entries_{name}",
+        "business_id",
+        "status",
+        "name_key",
+        "person_id",
+        postgresql_where=text(where),
+    )
+
+
+class DirectoryEntry(Base):
+    """A row of the customer list."""
+
+    __tablename__ = "directory_entries"
+    __table_args__ = (
+        tenant_fk(["customer_id"], "customers", ondelete="CASCADE"),
+        CheckConstraint("kind IN ('CUSTOMER', 'PARTICIPANT', 'ADDITIONAL_USER')", name="kind"),
+        CheckConstraint("status IN ('ACTIVE', 'ARCHIVED')", name="status"),
+        CheckConstraint(
+            "(kind = 'CUSTOMER') = (category IS NOT NULL)", name="category_only_for_customers"
+        ),
+        Index("uq_directory_entries_person", "business_id", "person_id", unique=True),
+        Index("ix_directory_entries_everyone", "business_id", "status", "name_key", "person_id"),
+        _list_index("primary", "kind = 'CUSTOMER' AND category = 'PRIMARY'"),
+        _list_index("lead", "kind = 'CUSTOMER' AND category = 'LEAD'"),
+        _list_index("app_user", "kind = 'CUSTOMER' AND category = 'APP_USER'"),
+        _list_index("participant", "is_participant"),
+        _list_index("additional_user", "kind = 'ADDITIONAL_USER'"),
+        Index("ix_directory_entries_first_key", "business_id", "status", "first_key"),
+        Index("ix_directory_entries_last_key", "business_id", "status", "last_key"),
+        Index("ix_directory_entries_number", "business_id", "number"),
+        Index("ix_directory_entries_customer", "business_id", "customer_id"),
+        Index(
+            "ix_directory_entries_search_trgm",
+            "business_id",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ),
+    )
+
+    person_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    business_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("businesses.id", ondelete="CASCADE"), nullable=False
+    )
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    customer_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    category: Mapped[str | None] = mapped_column(String(16))
+    is_participant: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    number: Mapped[int | None] = mapped_column(BigInteger)
+    first_name: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False)
+    last_name: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False)
+    email: Mapped[str | None] = mapped_column(String(EMAIL_LENGTH))
+    mobile: Mapped[str | None] = mapped_column(String(MOBILE_LENGTH))
+    name_key: Mapped[str] = mapped_column(
+        String, folded("last_name || ' ' || first_name"), nullable=False
+    )
+    first_key: Mapped[str] = mapped_column(String, folded("first_name"), nullable=False)
+    last_key: Mapped[str] = mapped_column(String, folded("last_name"), nullable=False)
+    search_text: Mapped[str] = mapped_column(
+        String,
+        folded(
+            "first_name || ' ' || last_name || ' ' || coalesce(email, '') || ' ' || "
+            + MOBILE_DIGITS
+        ),
+        nullable=False,
+    )
