@@ -6,15 +6,15 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from models import AccountHistoryEntry, AdditionalUser, Customer, StaffUser
 from server.auth import Role, Viewer
 
-history = AccountHistoryEntry.__table__
+history = cast(Table, AccountHistoryEntry.__table__)
 
 
 @dataclass(frozen=True)
