@@ -14,6 +14,7 @@ from strawberry.federation.schema import Schema as FederationSchema
 from strawberry.types import Info
 
 from schema.errors import ApiError, ErrorCode
+from schema.mutation import Mutation
 from schema.people import AdditionalUser, Customer, Participant
 from schema.permissions import authenticated_viewer
 from schema.query import Query
@@ -86,6 +87,7 @@ class SubgraphSchema(FederationSchema):
 
 schema = SubgraphSchema(
     query=Query,
+    mutation=Mutation,
     types=[Customer, Participant, AdditionalUser],
     federation_version=FEDERATION_VERSION,
     extensions=[CloseSnapshot],

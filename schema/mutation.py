@@ -1,0 +1,15 @@
+"""The mutation root: one mixin per area."""
+
+from __future__ import annotations
+
+import strawberry
+
+from schema.customer_mutations import CustomerMutations
+
+
+@strawberry.type(
+    description="Changes to the customer subgraph. Every mutation returns a payload "
+    "with the changed object and `errors: [UserError!]!` (empty on success)."
+)
+class Mutation(CustomerMutations):
+    pass
