@@ -1,0 +1,73 @@
+"""The directory's search keeps using its indexes under row-level security, also after the
+function's plans have been cached on a connection (PostgreSQL switches to generic plans after
+five executions unless told otherwise; CI runs this on PostgreSQL 15 and 18)."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from server.database_setup import asyncpg_url
+from tests import factories
+from tests.database import ClonedDatabase
+
+PEOPLE = 20_000
+
+FILL = """
+INSERT INTO customers (business_id, first_name, last_name, email, origin, category)
+SELECT $1,
+       (ARRAY['Ana', 'Ben', 'Chloé', 'Dmitri', 'Émile', 'Fatima', 'George', 'Hana', 'Iñigo',
+              'Jon'])[1 + i % 10] || i::text,
+       (ARRAY['Smith', 'Goldsmith', 'Núñez', 'Brown', 'Okafor', 'Lee', 'Walsh', 'Kowalski',
+              'Martin', 'Singh'])[1 + (i / 10) % 10],
+       'person' || i || '@example.com', 'STAFF', 'LEAD'
+FROM generate_series(1, $2) AS i
+"""
+
+SEARCH = (
+    "SELECT person_id FROM directory_page('ACTIVE', 'EVERYONE', $1, NULL, NULL, NULL,"
+    " NULL, NULL, NULL, NULL, false, 21)"
+)
+
+INDEX_SCANS = """
+SELECT indexrelname, idx_scan FROM pg_stat_user_indexes
+WHERE relname = 'directory_entries'
+"""
+
+
+async def _scans(conn: asyncpg.Connection) -> dict[str, int]:
+    return {r["indexrelname"]: r["idx_scan"] for r in await conn.fetch(INDEX_SCANS)}
+
+
+async def test_fragment_and_prefix_searches_use_indexes_after_plans_are_cached(
+    db: ClonedDatabase,
+    owner: factories.Owner,
+    two_businesses: tuple[factories.BusinessFixture, ...],
+) -> None:
+    mine, other = two_businesses
+    await owner.c.execute(FILL, mine.id, PEOPLE)
+    await owner.c.execute(FILL, other.id, 2_000)
+    await owner.c.execute("ANALYZE directory_entries")
+
+    service = await asyncpg.connect(asyncpg_url(db.service_url))
+    observer = await asyncpg.connect(asyncpg_url(db.owner_url))
+    try:
+        before = await _scans(observer)
+        async with service.transaction():
+            await service.execute("SELECT set_config('app.business_id', $1, true)", str(mine.id))
+            for _ in range(12):
+                rare = await service.fetch(SEARCH, ["jon29"])  # a rare fragment: trigram
+                common = await service.fetch(SEARCH, ["smi"])  # a common one: the name order
+                prefix = await service.fetch(SEARCH, ["zz"])  # a prefix with no match
+        await service.execute("SELECT pg_stat_force_next_flush()")
+        after = await _scans(observer)
+    finally:
+        await service.close()
+        await observer.close()
+
+    # Jon29, Jon299 and Jon2909 … Jon2999; Smith and Goldsmith are a fifth of everyone.
+    assert len(rare) == 12 and len(common) == 21 and prefix == []
+    used = {name: after[name] - before.get(name, 0) for name in after}
+    assert used["ix_directory_entries_search_trgm"] >= 12, used
+    assert used["ix_directory_entries_everyone"] >= 12, used
+    prefix_scans = used["ix_directory_entries_first_key"] + used["ix_directory_entries_last_key"]
+    assert prefix_scans >= 12, used
