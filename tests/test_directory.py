@@ -211,3 +211,32 @@ async def test_statement_count_does_not_depend_on_rows(
     await api.data(PEOPLE, {"first": 100}, token)
     assert api.last_statements == one
     assert one == 5
+
+
+async def test_the_list_document_front_ends_send(api: Api, studio: dict[str, Any]) -> None:
+    from server.settings import REPO_ROOT
+
+    document = (REPO_ROOT / "tests" / "queries" / "customer_list.graphql").read_text()
+    data = await api.data(document, {"search": "smith", "first": 2}, staff(api, studio))
+    page = data["people"]
+    assert (page["totalCount"], page["totalCountIsExact"]) == (4, True)
+    assert page["pageInfo"]["hasNextPage"] is True
+    anna, jane = (edge["node"] for edge in page["edges"])
+    assert anna["__typename"] == "Customer" and anna["fullName"] == "Anna Goldsmith"
+    assert (anna["categories"], anna["participants"], anna["customer"]["id"]) == (
+        ["LEAD"],
+        [],
+        anna["id"],
+    )
+    assert jane == {
+        "__typename": "AdditionalUser",
+        "id": jane["id"],
+        "kind": "ADDITIONAL_USER",
+        "categories": ["ADDITIONAL_USER"],
+        "fullName": "Jane Smith",
+        "email": "jane@example.com",
+        "mobile": None,
+        "status": "ACTIVE",
+        "number": 1,
+        "customer": {"id": str(studio["smith"]["id"]), "fullName": "John Smith"},
+    }

@@ -1,0 +1,122 @@
+"""What every benchmark needs: a database with the scale business in it, the real service
+running as its own process on a free port, a token, and percentile arithmetic."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import httpx
+
+from server.auth import Role
+from server.cli import _tokens, _viewer_for, database
+from server.migrate import upgrade
+from server.settings import REPO_ROOT, Settings, load_settings
+
+SCALE_SLUG = "scale-gym"
+
+
+@dataclass(frozen=True)
+class RunningService:
+    url: str
+    token: str
+    admin_url: str
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summary(samples_ms: list[float]) -> dict[str, float]:
+    return {
+        "p50_ms": round(percentile(samples_ms, 0.50), 2),
+        "p99_ms": round(percentile(samples_ms, 0.99), 2),
+        "n": len(samples_ms),
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def scale_database(customers: int, history: int) -> Iterator[Settings]:
+    """The configured database (embedded by default), migrated, with the scale business."""
+    with database(load_settings()) as settings:
+        asyncio.run(upgrade(settings.database_url))
+        from server.seed.scale import seed_scale
+
+        asyncio.run(
+            seed_scale(settings.database_url, customers=customers, history_per_customer=history)
+        )
+        yield settings
+
+
+@contextlib.contextmanager
+def service(
+    settings: Settings, *, extra_env: dict[str, str] | None = None
+) -> Iterator[RunningService]:
+    """The service as its own process (uvicorn, one worker), like production."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "PORT": str(port),
+        "STATEMENT_COUNT_HEADER": "1",
+        "WORKER_ENABLED": "0",
+        **(extra_env or {}),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "server", "serve", "--no-demo"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(url, process)
+        viewer = asyncio.run(_viewer_for(settings.database_url, SCALE_SLUG, Role.OWNER, None))
+        yield RunningService(
+            url=url, token=_tokens(settings).sign(viewer), admin_url=settings.database_url
+        )
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("the service exited before it was ready")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError("the service did not become ready in 120 s")
+
+
+@contextlib.asynccontextmanager
+async def client(running: RunningService) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        base_url=running.url,
+        headers={"Authorization": f"Bearer {running.token}"},
+        timeout=30,
+        limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
+    ) as http:
+        yield http

@@ -1,0 +1,82 @@
+"""`python -m bench search`: search as you type and the first sorted page of each tab, through
+the GraphQL HTTP endpoint over a million customers. The last line is one JSON object."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from typing import Any
+
+import httpx
+
+from bench.harness import RunningService, client, scale_database, service, summary
+from server.settings import REPO_ROOT
+
+QUERY = (REPO_ROOT / "tests" / "queries" / "customer_list.graphql").read_text()
+
+# Realistic terms people type: beginnings of common names, fragments, longer fragments.
+TERMS = {
+    "search_1_char": ["m", "s", "j", "a", "k", "l", "b", "e"],
+    "search_2_chars": ["ma", "sm", "jo", "an", "ke", "li", "br", "el"],
+    "search_3_chars": ["mar", "smi", "joh", "ann", "ken", "son", "bro", "ell"],
+    "search_5_chars": ["maria", "smith", "johns", "garci", "kowal", "nunez", "brown", "patel"],
+}
+TABS: dict[str, dict[str, Any]] = {
+    "page_active_everyone": {},
+    "page_active_everyone_desc": {"order": "DESC"},
+    "page_archived_everyone": {"status": "ARCHIVED"},
+    "page_primary": {"category": "PRIMARY"},
+    "page_lead": {"category": "LEAD"},
+    "page_app_user": {"category": "APP_USER"},
+    "page_participant": {"category": "PARTICIPANT"},
+    "page_additional_user": {"category": "ADDITIONAL_USER"},
+}
+
+
+async def _timed(http: httpx.AsyncClient, variables: dict[str, Any]) -> tuple[float, int]:
+    started = time.perf_counter()
+    response = await http.post("/graphql", json={"query": QUERY, "variables": variables})
+    elapsed = (time.perf_counter() - started) * 1000
+    body = response.json()
+    if response.status_code != 200 or body.get("errors"):
+        raise RuntimeError(f"query failed: {response.status_code} {body.get('errors')}")
+    return elapsed, int(response.headers.get("x-sql-statements", "-1"))
+
+
+async def _case(
+    http: httpx.AsyncClient, variants: list[dict[str, Any]], rounds: int
+) -> dict[str, Any]:
+    for variables in variants:  # warm the caches, as a running service would be
+        await _timed(http, variables)
+    samples: list[float] = []
+    statements: set[int] = set()
+    for i in range(rounds):
+        elapsed, count = await _timed(http, variants[i % len(variants)])
+        samples.append(elapsed)
+        statements.add(count)
+    return {**summary(samples), "sql_statements": sorted(statements)}
+
+
+async def run(running: RunningService, rounds: int) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    async with client(running) as http:
+        for name, terms in TERMS.items():
+            results[name] = await _case(http, [{"search": t} for t in terms], rounds)
+            print(name, results[name], flush=True)
+        for name, variables in TABS.items():
+            results[name] = await _case(http, [variables], rounds)
+            print(name, results[name], flush=True)
+    return results
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench search")
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--history", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=200, help="requests per case")
+    args = parser.parse_args(argv)
+    with scale_database(args.customers, args.history) as settings, service(settings) as running:
+        results = asyncio.run(run(running, args.rounds))
+    print(json.dumps({"benchmark": "search", "customers": args.customers, **results}))
