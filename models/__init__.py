@@ -28,6 +28,7 @@ from models.history import (
     Refund,
     VideoPurchase,
 )
+from models.jobs import Job, JobItem
 from models.people import (
     AdditionalUser,
     ConsentRecord,
@@ -36,6 +37,7 @@ from models.people import (
     Participant,
     PaymentMethod,
 )
+from models.stripe_records import StripeCall, StripeEvent
 
 __all__ = [
     "CATEGORY_TABLES",
@@ -52,6 +54,8 @@ __all__ = [
     "DirectoryEntry",
     "Event",
     "Facilitator",
+    "Job",
+    "JobItem",
     "LoginEmail",
     "Message",
     "Note",
@@ -67,6 +71,8 @@ __all__ = [
     "Service",
     "Session",
     "StaffUser",
+    "StripeCall",
+    "StripeEvent",
     "Video",
     "VideoPurchase",
 ]

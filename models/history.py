@@ -23,6 +23,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
@@ -378,6 +379,22 @@ class Message(HistoryRow, Base):
             "recipient_additional_user_id",
             postgresql_where=text("recipient_additional_user_id IS NOT NULL"),
         ),
+        # The outbox (revision 0003): at most one message per job item, and the worker's queue,
+        # read across businesses only by claim_outbox().
+        tenant_fk(["job_item_id"], "job_items", ondelete="SET NULL (job_item_id)"),
+        Index(
+            "uq_messages_job_item",
+            "business_id",
+            "job_item_id",
+            unique=True,
+            postgresql_where=text("job_item_id IS NOT NULL"),
+        ),
+        tenant_index(
+            "messages",
+            "next_attempt_at",
+            postgresql_where=text("status IN ('QUEUED', 'SENDING')"),
+        ),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
         deleted_with_customer=True,
     )
 
@@ -391,6 +408,15 @@ class Message(HistoryRow, Base):
     status_reason: Mapped[str | None] = mapped_column(String(500))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Outbox columns: a QUEUED email is sent by the worker (server/jobs).
+    to_address: Mapped[str | None] = mapped_column(String(320))
+    html_body: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    # QUEUED: the next try. SENDING: when the send counts as abandoned (its worker is gone).
+    next_attempt_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+    job_item_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
 
 
 class AccountHistoryEntry(Base):

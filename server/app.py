@@ -21,8 +21,10 @@ from server import auth
 from server.context import Context
 from server.database_setup import SERVICE_ROLE, with_user
 from server.db import Database, create_engine
+from server.jobs import background_worker
 from server.migrate import head_revision
 from server.settings import Settings
+from server.webhooks import stripe_webhook_endpoint
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +131,8 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
         app.state.database = db
         app.state.tokens = tokens
         try:
-            yield
+            async with background_worker(db, settings):
+                yield
         finally:
             if owned:
                 await db.engine.dispose()
@@ -140,6 +143,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/webhooks/stripe", stripe_webhook_endpoint(settings), methods=["POST"]),
         ],
         lifespan=lifespan,
     )

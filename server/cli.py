@@ -1,4 +1,4 @@
-"""`python -m server <command>`: serve, migrate, seed, token, export-schema."""
+"""`python -m server <command>`: serve, migrate, seed, token, worker, export-schema."""
 
 from __future__ import annotations
 
@@ -146,6 +146,13 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         uvicorn.Server(config).run()
 
 
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
+    from server.jobs.worker import run_worker_process
+
+    with database(settings) as s:
+        asyncio.run(run_worker_process(s))
+
+
 def cmd_export_schema(settings: Settings, args: argparse.Namespace) -> None:
     from schema.build import schema
 
@@ -176,6 +183,10 @@ def main(argv: list[str] | None = None) -> None:
     token.add_argument("--role", default="owner", choices=[r.value for r in Role])
     token.add_argument("--subject", type=uuid.UUID, default=None, help="Whose token (an id).")
     token.set_defaults(run=cmd_token)
+
+    commands.add_parser(
+        "worker", help="Run background jobs and send email (until SIGINT or SIGTERM)."
+    ).set_defaults(run=cmd_worker)
 
     export = commands.add_parser("export-schema", help="Write the federation SDL.")
     export.add_argument("--output", default=str(REPO_ROOT / "schema.graphql"))

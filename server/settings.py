@@ -21,6 +21,11 @@ def _int(name: str, default: int) -> int:
     return int(raw) if raw else default
 
 
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw else default
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the service can be configured with."""
@@ -46,9 +51,21 @@ class Settings:
     stripe_api_key: str = ""
     stripe_api_base: str = ""
     stripe_webhook_secret: str = ""
+    # One Stripe request's limit. A request-path call may take a few of these (send, list,
+    # resend), and the reconciler waits for that whole budget before judging a pending call.
+    stripe_timeout_s: float = 8.0
+    # How old a webhook's signed timestamp may be (replayed captures are refused).
+    stripe_webhook_tolerance_s: int = 300
     smtp_host: str = ""
     smtp_port: int = 25
+    smtp_username: str = ""
+    smtp_password: str = ""
     mail_from: str = "no-reply@example.com"
+    # Run the job and outbox worker inside the web process (on unless WORKER_ENABLED=0, e.g. when
+    # `python -m server worker` runs it as a process of its own).
+    worker_enabled: bool = False
+    # Signs unsubscribe and set-password links in emails.
+    link_signing_secret: str = ""
     public_base_url: str = "http://127.0.0.1:8000"
     trusted_proxies: tuple[str, ...] = field(default_factory=tuple)
     # Adds `X-SQL-Statements` to GraphQL responses (tests and benchmarks read it).
@@ -60,6 +77,7 @@ class Settings:
 
 
 DEV_JWT_SECRET = "development-only-hs256-secret-change-me-0123456789"
+DEV_LINK_SECRET = "development-only-link-secret-change-me"
 
 
 def load_settings() -> Settings:
@@ -86,9 +104,17 @@ def load_settings() -> Settings:
         stripe_api_key=os.environ.get("STRIPE_API_KEY", ""),
         stripe_api_base=os.environ.get("STRIPE_API_BASE", ""),
         stripe_webhook_secret=os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
+        stripe_timeout_s=_float("STRIPE_TIMEOUT_S", 8.0),
+        stripe_webhook_tolerance_s=_int("STRIPE_WEBHOOK_TOLERANCE_S", 300),
         smtp_host=os.environ.get("SMTP_HOST", ""),
         smtp_port=_int("SMTP_PORT", 25),
+        smtp_username=os.environ.get("SMTP_USERNAME", ""),
+        smtp_password=os.environ.get("SMTP_PASSWORD", ""),
         mail_from=os.environ.get("MAIL_FROM", "no-reply@example.com"),
+        worker_enabled=_bool("WORKER_ENABLED", True),
+        link_signing_secret=os.environ.get(
+            "LINK_SIGNING_SECRET", "" if production else DEV_LINK_SECRET
+        ),
         public_base_url=os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
         statement_count_header=_bool("STATEMENT_COUNT_HEADER", False),
         trusted_proxies=tuple(

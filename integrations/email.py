@@ -1,0 +1,326 @@
+"""Email content: staff-written templates with merge fields, and the message that goes out.
+
+Templates are written by staff, so they are never given to `str.format` or an f-string (which
+would let `{0.__class__}` and friends reach into objects). A template is parsed once into literal
+text and references to a FIXED list of merge fields; an unknown field is an error the author
+sees. Values are HTML-escaped in HTML parts and stripped of line breaks in the subject.
+
+`{first_name}` is a field; `{{` and `}}` are literal braces; any other brace is literal text.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import html
+import json
+import re
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr, parseaddr
+from typing import Final, Protocol
+
+MERGE_FIELDS: Final = (
+    "first_name",
+    "last_name",
+    "full_name",
+    "business_name",
+    "unsubscribe_url",
+    "set_password_url",
+)
+URL_FIELDS: Final = frozenset({"unsubscribe_url", "set_password_url"})
+SUBJECT_MAX: Final = 300
+
+_TOKEN = re.compile(r"\{\{|\}\}|\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}")
+_LINE_BREAKS = re.compile(r"[\r\n]+")
+
+
+class TemplateError(ValueError):
+    """A template names fields that are not merge fields."""
+
+    def __init__(self, unknown: list[str]) -> None:
+        names = ", ".join(f"{{{name}}}" for name in unknown)
+        allowed = ", ".join(f"{{{name}}}" for name in MERGE_FIELDS)
+        super().__init__(f"Unknown merge field {names}; available: {allowed}.")
+        self.unknown = unknown
+
+
+@dataclass(frozen=True)
+class Field:
+    """A reference to one merge field."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Template:
+    """Parsed template text: literal strings and merge-field references, in order."""
+
+    parts: tuple[str | Field, ...]
+
+    @classmethod
+    def parse(cls, source: str) -> Template:
+        parts: list[str | Field] = []
+        unknown: list[str] = []
+        position = 0
+        for match in _TOKEN.finditer(source):
+            parts.append(source[position : match.start()])
+            token, name = match.group(0), match.group(1)
+            if name is None:
+                parts.append(token[0])
+            elif name in MERGE_FIELDS:
+                parts.append(Field(name))
+            elif name not in unknown:
+                unknown.append(name)
+            position = match.end()
+        if unknown:
+            raise TemplateError(unknown)
+        parts.append(source[position:])
+        return cls(tuple(part for part in parts if part != ""))
+
+    @property
+    def fields(self) -> frozenset[str]:
+        return frozenset(part.name for part in self.parts if isinstance(part, Field))
+
+    def render_text(self, values: Mapping[str, str]) -> str:
+        return "".join(
+            values.get(part.name, "") if isinstance(part, Field) else part for part in self.parts
+        )
+
+    def render_subject(self, values: Mapping[str, str]) -> str:
+        """One line, at most SUBJECT_MAX characters: a value with a line break cannot add a
+        header."""
+        rendered = _LINE_BREAKS.sub(" ", self.render_text(values)).strip()
+        return rendered[:SUBJECT_MAX]
+
+    def render_html(self, values: Mapping[str, str]) -> str:
+        """For an HTML template: literal parts as written, every value escaped (attribute-safe,
+        so `href="{unsubscribe_url}"` works)."""
+        return "".join(
+            html.escape(values.get(part.name, ""), quote=True) if isinstance(part, Field) else part
+            for part in self.parts
+        )
+
+    def render_text_as_html(self, values: Mapping[str, str]) -> str:
+        """For a plain-text template: everything escaped, blank lines as paragraphs, line breaks
+        kept, link fields as links."""
+        pieces: list[str] = []
+        for part in self.parts:
+            if isinstance(part, Field):
+                value = html.escape(values.get(part.name, ""), quote=True)
+                if part.name in URL_FIELDS and value:
+                    value = f'<a href="{value}">{value}</a>'
+                pieces.append(value)
+            else:
+                pieces.append(html.escape(part, quote=False))
+        text = "".join(pieces).replace("\r\n", "\n")
+        paragraphs = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
+        return "\n".join(f"<p>{p.strip().replace(chr(10), '<br>')}</p>" for p in paragraphs)
+
+
+@dataclass(frozen=True)
+class EmailTemplate:
+    """What staff write: a subject, a plain-text body and optionally an HTML body (otherwise
+    derived from the text)."""
+
+    subject: Template
+    text: Template
+    html: Template | None = None
+
+    @classmethod
+    def parse(cls, subject: str, text: str, html_body: str | None = None) -> EmailTemplate:
+        """Raises TemplateError naming every unknown field across the three parts."""
+        unknown: list[str] = []
+        parsed: list[Template | None] = []
+        for source in (subject, text, html_body):
+            if source is None:
+                parsed.append(None)
+                continue
+            try:
+                parsed.append(Template.parse(source))
+            except TemplateError as error:
+                unknown.extend(name for name in error.unknown if name not in unknown)
+                parsed.append(None)
+        if unknown:
+            raise TemplateError(unknown)
+        subject_t, text_t, html_t = parsed
+        assert subject_t is not None and text_t is not None
+        return cls(subject_t, text_t, html_t)
+
+    @property
+    def fields(self) -> frozenset[str]:
+        found = self.subject.fields | self.text.fields
+        return found | self.html.fields if self.html is not None else found
+
+    def render(self, values: Mapping[str, str], *, unsubscribe_footer: bool = False) -> Rendered:
+        """The three parts with `values` merged in. `unsubscribe_footer` appends the
+        unsubscribe link when the template does not place it itself (marketing email)."""
+        text = self.text.render_text(values)
+        body_html = (
+            self.html.render_html(values)
+            if self.html is not None
+            else self.text.render_text_as_html(values)
+        )
+        url = values.get("unsubscribe_url", "")
+        if unsubscribe_footer and url and "unsubscribe_url" not in self.fields:
+            text = f"{text.rstrip()}\n\n--\nUnsubscribe from these emails: {url}\n"
+            link = html.escape(url, quote=True)
+            body_html += f'\n<p><a href="{link}">Unsubscribe from these emails</a></p>'
+        return Rendered(self.subject.render_subject(values), text, body_html)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A template with one recipient's values merged in."""
+
+    subject: str
+    text: str
+    html: str
+
+
+def merge_values(
+    *,
+    first_name: str,
+    last_name: str,
+    business_name: str,
+    unsubscribe_url: str = "",
+    set_password_url: str = "",
+) -> dict[str, str]:
+    """Every merge field's value for one recipient (the only way values are built)."""
+    return {
+        "first_name": first_name,
+        "last_name": last_name,
+        "full_name": f"{first_name} {last_name}".strip(),
+        "business_name": business_name,
+        "unsubscribe_url": unsubscribe_url,
+        "set_password_url": set_password_url,
+    }
+
+
+def build_message(
+    *,
+    message_id: uuid.UUID,
+    from_address: str,
+    from_name: str | None,
+    to_address: str,
+    to_name: str | None,
+    subject: str,
+    text: str,
+    html_body: str | None,
+    unsubscribe_url: str | None = None,
+) -> EmailMessage:
+    """The MIME message: text plus an HTML alternative. Its Message-ID is derived from the
+    outbox row, so a receiving server can recognise a copy."""
+    message = EmailMessage(policy=SMTP)
+    message["From"] = formataddr((from_name or "", from_address))
+    message["To"] = formataddr((to_name or "", to_address))
+    message["Subject"] = subject
+    message["Date"] = format_datetime(datetime.now(UTC))
+    domain = parseaddr(from_address)[1].rpartition("@")[2] or "localhost"
+    message["Message-ID"] = f"<{message_id}@{domain}>"
+    if unsubscribe_url:
+        message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message.set_content(text)
+    if html_body:
+        message.add_alternative(html_body, subtype="html")
+    return message
+
+
+class Links(Protocol):
+    """Builds the links merge fields point to."""
+
+    def unsubscribe_url(self, business_id: uuid.UUID, person_id: uuid.UUID) -> str: ...
+
+    def set_password_url(
+        self, business_id: uuid.UUID, person_id: uuid.UUID, token_version: int
+    ) -> str: ...
+
+
+UNSUBSCRIBE = "unsubscribe"
+SET_PASSWORD = "set-password"
+
+
+@dataclass(frozen=True)
+class LinkClaims:
+    """What a verified link says."""
+
+    purpose: str
+    business_id: uuid.UUID
+    person_id: uuid.UUID
+    # The person's token version when the link was made: a set-password link is spent once
+    # the version moves on (setting a password bumps it).
+    token_version: int | None
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class SignedLinks:
+    """Links carrying an HMAC-signed token: `{base}/unsubscribe?token=...` (valid a year) and
+    `{base}/set-password?token=...` (valid a week). The routes that receive them call
+    `verify`."""
+
+    LIFETIMES: Final = {UNSUBSCRIBE: 365 * 86400, SET_PASSWORD: 7 * 86400}
+
+    def __init__(self, base_url: str, secret: str) -> None:
+        if not secret:
+            raise ValueError("Links need a signing secret (LINK_SIGNING_SECRET).")
+        self.base_url = base_url.rstrip("/")
+        self._key = hashlib.sha256(b"customer-subgraph links\x00" + secret.encode()).digest()
+
+    def _token(
+        self, purpose: str, business_id: uuid.UUID, person_id: uuid.UUID, version: int | None
+    ) -> str:
+        claims = {
+            "p": purpose,
+            "b": str(business_id),
+            "s": str(person_id),
+            "v": version,
+            "e": int(time.time()) + self.LIFETIMES[purpose],
+        }
+        body = _b64(json.dumps(claims, separators=(",", ":")).encode())
+        signature = _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest())
+        return f"{body}.{signature}"
+
+    def unsubscribe_url(self, business_id: uuid.UUID, person_id: uuid.UUID) -> str:
+        token = self._token(UNSUBSCRIBE, business_id, person_id, None)
+        return f"{self.base_url}/unsubscribe?token={token}"
+
+    def set_password_url(
+        self, business_id: uuid.UUID, person_id: uuid.UUID, token_version: int
+    ) -> str:
+        token = self._token(SET_PASSWORD, business_id, person_id, token_version)
+        return f"{self.base_url}/set-password?token={token}"
+
+    def verify(self, token: str, purpose: str) -> LinkClaims | None:
+        """The claims of a genuine, unexpired token made for `purpose`; otherwise None."""
+        body, _, signature = token.partition(".")
+        expected = _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest())
+        if not signature or not hmac.compare_digest(signature, expected):
+            return None
+        try:
+            claims = json.loads(_unb64(body))
+            found = LinkClaims(
+                purpose=str(claims["p"]),
+                business_id=uuid.UUID(claims["b"]),
+                person_id=uuid.UUID(claims["s"]),
+                token_version=None if claims["v"] is None else int(claims["v"]),
+            )
+            expires = int(claims["e"])
+        except (ValueError, KeyError, TypeError):
+            return None
+        if found.purpose != purpose or expires < time.time():
+            return None
+        return found
