@@ -10,14 +10,19 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.types import Info
 
-from resolvers import customer_contact, lifecycle
+from resolvers import account_emails, customer_contact, lifecycle
 from resolvers.account_history import Actor
+from resolvers.directory import parse_search
+from resolvers.jobs import job_by_id
 from resolvers.mutations import business_country, run
-from resolvers.selection import selected_ids
+from resolvers.selection import DirectoryFilter, selected_ids
 from schema.errors import ApiError, ErrorCode, UserError, UserFacingError, user_error
-from schema.people import Customer, PersonKind, _customer_by_id
+from schema.jobs import Job
+from schema.people import Customer, PersonKind, PersonStatus, _customer_by_id
 from schema.permissions import IsStaff
+from schema.query import DirectoryCategory
 from server.context import Context
+from server.jobs import people_lifecycle
 
 
 @strawberry.input(description="A new customer, as the Create Customer form sends it.")
@@ -103,18 +108,50 @@ class PersonActionResult:
     )
 
 
-@strawberry.type(description="One result per selected person (repeated ids counted once).")
+@strawberry.type(
+    description="One result per selected person (repeated ids counted once) for a selection of "
+    "ids, or the background job that works through a filter selection."
+)
 class BulkActionPayload:
-    results: list[PersonActionResult] = strawberry.field(description="In selection order.")
+    results: list[PersonActionResult] = strawberry.field(
+        description="For a selection of ids: one per person, in selection order."
+    )
+    job: Job | None = strawberry.field(
+        description="For a filter selection: the job doing the work, with progress and a "
+        "result per person."
+    )
     errors: list[UserError] = strawberry.field(
         description="Problems with the request as a whole (e.g. an empty selection)."
     )
 
 
+@strawberry.input(description="Everyone the customer list shows for a tab, category and search.")
+class PeopleFilterInput:
+    status: PersonStatus = strawberry.field(default=PersonStatus.ACTIVE, description="Which tab.")
+    category: DirectoryCategory = strawberry.field(
+        default=DirectoryCategory.EVERYONE, description="Which people."
+    )
+    search: str | None = strawberry.field(
+        default=None, description="The search box's text, as for `people(search:)`."
+    )
+
+
+@strawberry.input(
+    description="Who a bulk action is for: up to 100 ids, or everyone matching a filter (run "
+    "as a background job; a whole tab of 50,000 works). Exactly one of the two."
+)
+class PeopleSelectionInput:
+    ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Up to 100 person ids; repeats are counted once."
+    )
+    filter: PeopleFilterInput | None = strawberry.field(
+        default=None, description="Everyone the customer list shows for this filter."
+    )
+
+
 IdArg = Annotated[strawberry.ID, strawberry.argument(description="The person's id.")]
-IdsArg = Annotated[
-    list[strawberry.ID],
-    strawberry.argument(description="Up to 100 person ids; repeats are counted once."),
+SelectionArg = Annotated[
+    PeopleSelectionInput, strawberry.argument(description="Who the action is for.")
 ]
 
 
@@ -148,7 +185,7 @@ async def _bulk(
             raise ApiError(ErrorCode.INVALID_ARGUMENT, "This id is not a valid UUID.", "id")
         people = [parsed]
     else:
-        people = selected_ids([str(i) for i in ids], "ids")
+        people = selected_ids([str(i) for i in ids], "selection.ids")
     # Errors name each person's first position in the list as sent.
     position: dict[uuid.UUID, int] = {}
     for index, raw in enumerate(ids):
@@ -158,7 +195,8 @@ async def _bulk(
     if not people:
         return BulkActionPayload(
             results=[],
-            errors=[user_error(ErrorCode.REQUIRED, "ids", "Select at least one person.")],
+            job=None,
+            errors=[user_error(ErrorCode.REQUIRED, "selection.ids", "Select at least one person.")],
         )
     viewer = info.context.viewer
     assert viewer is not None
@@ -176,7 +214,7 @@ async def _bulk(
                         actor,
                         viewer.business_id,
                         person_id,
-                        "id" if single else f"ids.{position[person_id]}",
+                        "id" if single else f"selection.ids.{position[person_id]}",
                     )
             except UserFacingError as refused:
                 outcome.errors = refused.errors
@@ -196,7 +234,7 @@ async def _bulk(
         for person_id in people
         for outcome in [(outcomes or {}).get(person_id, lifecycle.PersonResult(person_id))]
     ]
-    return BulkActionPayload(results=results, errors=errors)
+    return BulkActionPayload(results=results, job=None, errors=errors)
 
 
 @strawberry.type(description="Changes to the customer subgraph.")
@@ -215,11 +253,34 @@ class CustomerMutations:
             input.first_name, input.last_name, input.email, input.mobile, input.password
         )
 
+        links = account_emails.links_for(info.context.settings)
+        if not input.password and links is None:
+            return CustomerPayload(
+                customer=None,
+                errors=[
+                    user_error(
+                        ErrorCode.INVALID,
+                        "input.password",
+                        "Password links cannot be emailed from this server: type a password "
+                        "for the customer.",
+                    )
+                ],
+            )
+
         async def work(conn: AsyncConnection, actor: Actor) -> uuid.UUID:
             country = await business_country(conn)
-            return await customer_contact.create_customer(
+            customer_id = await customer_contact.create_customer(
                 conn, actor, viewer.business_id, country, new
             )
+            await account_emails.queue_welcome(
+                conn,
+                business_id=viewer.business_id,
+                customer_id=customer_id,
+                password_was_typed=bool(input.password),
+                links=links,
+                staff_id=viewer.subject_id,
+            )
+            return customer_id
 
         created, errors = await run(
             info.context, work, on_unique_violation=customer_contact.duplicate_email("input.email")
@@ -311,28 +372,72 @@ class CustomerMutations:
         "per person. Staff only.",
         permission_classes=[IsStaff],
     )
-    async def people_archive(self, info: Info[Context, Any], ids: IdsArg) -> BulkActionPayload:
-        return await _bulk(info, ids, lifecycle.archive)
+    async def people_archive(
+        self, info: Info[Context, Any], selection: SelectionArg
+    ) -> BulkActionPayload:
+        return await _selection(info, selection, "archive", lifecycle.archive)
 
     @strawberry.mutation(
         description="Activate each selected customer, one result per person. Staff only.",
         permission_classes=[IsStaff],
     )
-    async def people_activate(self, info: Info[Context, Any], ids: IdsArg) -> BulkActionPayload:
-        return await _bulk(info, ids, lifecycle.activate)
+    async def people_activate(
+        self, info: Info[Context, Any], selection: SelectionArg
+    ) -> BulkActionPayload:
+        return await _selection(info, selection, "activate", lifecycle.activate)
 
     @strawberry.mutation(
         description="Delete each selected person (same rules as personDelete), one result per "
         "person. Staff only.",
         permission_classes=[IsStaff],
     )
-    async def people_delete(self, info: Info[Context, Any], ids: IdsArg) -> BulkActionPayload:
+    async def people_delete(
+        self, info: Info[Context, Any], selection: SelectionArg
+    ) -> BulkActionPayload:
         async def delete(
             conn: AsyncConnection, actor: Actor, business: uuid.UUID, person: uuid.UUID, field: str
         ) -> None:
             await lifecycle.delete_person(conn, actor, business, person, field)
 
-        return await _bulk(info, ids, delete)
+        return await _selection(info, selection, "delete", delete)
+
+
+async def _selection(
+    info: Info[Context, Any], selection: PeopleSelectionInput, action: str, apply: Any
+) -> BulkActionPayload:
+    """Ids are handled now, one result each; a filter becomes a tracked background job."""
+    if (selection.ids is None) == (selection.filter is None):
+        raise ApiError(
+            ErrorCode.INVALID_ARGUMENT,
+            "Select people either by `ids` or by `filter`, not both.",
+            "selection",
+        )
+    if selection.ids is not None:
+        return await _bulk(info, selection.ids, apply)
+    assert selection.filter is not None
+    chosen = DirectoryFilter(
+        status=selection.filter.status.name,
+        category=selection.filter.category.name,
+        search=parse_search(selection.filter.search),
+    )
+    viewer = info.context.viewer
+    assert viewer is not None
+
+    async def work(conn: AsyncConnection, actor: Actor) -> uuid.UUID:
+        return await people_lifecycle.enqueue_lifecycle(
+            conn,
+            business_id=viewer.business_id,
+            action=action,
+            selection=chosen,
+            raw_search=selection.filter.search if selection.filter else None,
+            created_by_staff_id=viewer.subject_id if viewer.is_staff else None,
+        )
+
+    job_id, errors = await run(info.context, work)
+    view = await job_by_id(info.context.reader, viewer.business_id, job_id) if job_id else None
+    return BulkActionPayload(
+        results=[], job=Job.from_view(view) if view is not None else None, errors=errors
+    )
 
 
 async def _single(

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
+from integrations.stripe_client import StripeGateway
 from schema.build import schema as default_schema
 from server import auth
 from server.context import Context
@@ -61,6 +62,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         return Context(
             db=database,
             settings=self.settings,
+            stripe=request.app.state.stripe,
             viewer=viewer,
             auth_error=auth_error,
             client_address=client_address(request, self.settings.trusted_proxies),
@@ -130,10 +132,13 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
         )
         app.state.database = db
         app.state.tokens = tokens
+        # One Stripe client (one connection pool) per process, for requests and the reconciler.
+        app.state.stripe = StripeGateway.from_settings(settings)
         try:
-            async with background_worker(db, settings):
+            async with background_worker(db, settings, app.state.stripe):
                 yield
         finally:
+            await app.state.stripe.aclose()
             if owned:
                 await db.engine.dispose()
 

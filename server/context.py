@@ -11,6 +11,7 @@ from server.db import Database, ReadTransaction, StatementCounter
 from server.settings import Settings
 
 if TYPE_CHECKING:
+    from integrations.stripe_client import StripeGateway
     from loaders import Loaders
 
 
@@ -23,6 +24,8 @@ class Context:
     viewer: Viewer | None
     # Why the token was refused, when one was sent and refused; None when none was sent.
     auth_error: str | None = None
+    # The process's Stripe client; None where payments are not wired (some tests).
+    stripe: StripeGateway | None = None
     counter: StatementCounter = field(default_factory=StatementCounter)
     client_address: str | None = None
     request: Any = None

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from integrations.email import SignedLinks
+from server.jobs import Worker, drain
+from server.settings import Settings
 from tests import factories
 from tests.conftest import Api
+from tests.fixtures_mail import MailServer
 
 CREATE = """
 mutation($input: CustomerCreateInput!) {
@@ -39,11 +44,11 @@ DELETE = (
     "mutation($id: ID!) { personDelete(id: $id) { deletedId kind errors { code field message } } }"
 )
 BULK_ARCHIVE = """
-mutation($ids: [ID!]!) { peopleArchive(ids: $ids) {
+mutation($ids: [ID!]!) { peopleArchive(selection: {ids: $ids}) {
   results { id ok errors { code field } } errors { code field } } }
 """
 BULK_DELETE = """
-mutation($ids: [ID!]!) { peopleDelete(ids: $ids) {
+mutation($ids: [ID!]!) { peopleDelete(selection: {ids: $ids}) {
   results { id ok errors { code field } } errors { code field } } }
 """
 VALID = {
@@ -466,8 +471,16 @@ async def test_bulk_actions_are_per_person_deduplicated_and_bounded(
     assert result["errors"] == []
     assert result["results"] == [
         {"id": str(a["id"]), "ok": True, "errors": []},
-        {"id": str(b["id"]), "ok": False, "errors": [{"code": "INVALID_STATE", "field": "ids.1"}]},
-        {"id": str(theirs["id"]), "ok": False, "errors": [{"code": "NOT_FOUND", "field": "ids.3"}]},
+        {
+            "id": str(b["id"]),
+            "ok": False,
+            "errors": [{"code": "INVALID_STATE", "field": "selection.ids.1"}],
+        },
+        {
+            "id": str(theirs["id"]),
+            "ok": False,
+            "errors": [{"code": "NOT_FOUND", "field": "selection.ids.3"}],
+        },
     ]
     assert (
         await owner.c.fetchval("SELECT status FROM customers WHERE id = $1", theirs["id"])
@@ -475,11 +488,17 @@ async def test_bulk_actions_are_per_person_deduplicated_and_bounded(
     )
 
     empty = (await api.data(BULK_DELETE, {"ids": []}, token))["peopleDelete"]
-    assert empty == {"results": [], "errors": [{"code": "REQUIRED", "field": "ids"}]}
+    assert empty == {"results": [], "errors": [{"code": "REQUIRED", "field": "selection.ids"}]}
     too_many = await api.post(BULK_DELETE, {"ids": [str(uuid.uuid4()) for _ in range(101)]}, token)
-    assert too_many["errors"][0]["extensions"] == {"code": "TOO_MANY_IDS", "field": "ids"}
+    assert too_many["errors"][0]["extensions"] == {
+        "code": "TOO_MANY_IDS",
+        "field": "selection.ids",
+    }
     malformed = await api.post(BULK_DELETE, {"ids": [str(a["id"]), "x"]}, token)
-    assert malformed["errors"][0]["extensions"] == {"code": "INVALID_ARGUMENT", "field": "ids.1"}
+    assert malformed["errors"][0]["extensions"] == {
+        "code": "INVALID_ARGUMENT",
+        "field": "selection.ids.1",
+    }
 
 
 async def test_members_cannot_use_staff_mutations(
@@ -492,3 +511,47 @@ async def test_members_cannot_use_staff_mutations(
         DELETE, {"id": str(member["id"])}, api.token(biz.id, "customer", member["id"])
     )
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_new_customer_is_emailed_their_login_never_a_password(
+    api: Api,
+    owner: factories.Owner,
+    biz: factories.BusinessFixture,
+    settings: Settings,
+    make_worker: Callable[..., Worker],
+    mail_server: MailServer,
+) -> None:
+    token = staff(api, biz)
+    linked = (await create(api, token, email="link@example.com"))["customer"]
+    typed = (await create(api, token, email="typed@example.com", password="Tr1cky-Horse-88"))[
+        "customer"
+    ]
+    await drain(make_worker())
+
+    by_address = {r.recipients[0]: r for r in mail_server.received}
+    assert set(by_address) == {"link@example.com", "typed@example.com"}
+    link_mail = by_address["link@example.com"]
+    assert link_mail.subject == "Your First Studio member account"
+    text = link_mail.part("plain")
+    url = text.split("/set-password?token=")[1].split()[0]
+    links = SignedLinks(settings.public_base_url, settings.link_signing_secret)
+    claims = links.verify(url, "set-password")
+    assert claims is not None
+    assert (claims.business_id, claims.person_id) == (biz.id, uuid.UUID(linked["id"]))
+    typed_text = by_address["typed@example.com"].part("plain")
+    assert "set-password" not in typed_text and "Tr1cky-Horse-88" not in typed_text
+    log = await owner.c.fetch(
+        "SELECT customer_id, purpose, status FROM messages ORDER BY to_address"
+    )
+    assert [(r["customer_id"], r["purpose"], r["status"]) for r in log] == [
+        (uuid.UUID(linked["id"]), "SERVICE", "SENT"),
+        (uuid.UUID(typed["id"]), "SERVICE", "SENT"),
+    ]
+
+
+async def test_a_refused_create_sends_nothing(
+    api: Api, owner: factories.Owner, biz: factories.BusinessFixture
+) -> None:
+    result = await create(api, staff(api, biz), email="bad")
+    assert result["errors"]
+    assert await owner.c.fetchval("SELECT count(*) FROM messages") == 0

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from server.jobs import bulk_email
+from server.jobs import bulk_email, people_lifecycle
 from server.jobs.queue import JobError, add_items, enqueue
 from server.jobs.registry import JobRegistry, JobRun, Outcome, PendingItem, Services
 from server.jobs.worker import Worker, WorkerConfig, background_worker, drain
@@ -20,6 +20,7 @@ def default_registry() -> JobRegistry:
     """Every job kind the service knows."""
     registry = JobRegistry()
     registry.register(bulk_email.KIND, bulk_email.handle)
+    registry.register(people_lifecycle.KIND, people_lifecycle.handle)
     return registry
 
 

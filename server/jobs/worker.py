@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from integrations.email import SignedLinks
 from integrations.smtp import MailSender, SmtpConfig, SmtpSender
+from integrations.stripe_client import StripeGateway
 from server.db import Database
 from server.jobs import outbox
 from server.jobs.queue import (
@@ -391,13 +392,32 @@ async def drain(worker: Worker, *, max_rounds: int = 10_000) -> int:
     raise RuntimeError(f"work still due after {max_rounds} rounds")
 
 
+RECONCILE_EVERY_S = 60.0
+
+
+def reconciler_chores(db: Database, stripe: StripeGateway | None) -> tuple[Periodic, ...]:
+    """Finish Stripe calls whose request died mid-way (never re-sending), once a minute."""
+    if stripe is None or not stripe.configured:
+        return ()
+
+    async def reconcile() -> object:
+        from server.reconciler import reconcile_once
+
+        return await reconcile_once(db, stripe)
+
+    return (Periodic("stripe-reconciler", RECONCILE_EVERY_S, reconcile),)
+
+
 @contextlib.asynccontextmanager
-async def background_worker(db: Database, settings: Settings) -> AsyncIterator[Worker | None]:
-    """The worker as a background task for the app's lifespan (when WORKER_ENABLED)."""
+async def background_worker(
+    db: Database, settings: Settings, stripe: StripeGateway | None = None
+) -> AsyncIterator[Worker | None]:
+    """The worker as a background task for the app's lifespan (when WORKER_ENABLED), with the
+    Stripe reconciler as a periodic chore when a gateway is given."""
     if not settings.worker_enabled:
         yield None
         return
-    worker = Worker.from_settings(db, settings)
+    worker = Worker.from_settings(db, settings, periodic=reconciler_chores(db, stripe))
     if worker.sender is None:
         log.warning("SMTP_HOST is not set: email stays in the outbox until it is")
     stop = asyncio.Event()
@@ -423,7 +443,8 @@ async def run_worker_process(settings: Settings) -> None:
 
     url = settings.app_database_url or with_user(settings.database_url, SERVICE_ROLE)
     db = Database(create_engine(url, pool_size=min(settings.pool_size, 4)))
-    worker = Worker.from_settings(db, settings)
+    stripe = StripeGateway.from_settings(settings)
+    worker = Worker.from_settings(db, settings, periodic=reconciler_chores(db, stripe))
     if worker.sender is None:
         log.warning("SMTP_HOST is not set: email stays in the outbox until it is")
     stop = asyncio.Event()
@@ -433,4 +454,5 @@ async def run_worker_process(settings: Settings) -> None:
     try:
         await worker.run(stop)
     finally:
+        await stripe.aclose()
         await db.engine.dispose()
