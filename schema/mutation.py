@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from schema.account_people import AccountPeopleMutations
 from schema.customer_mutations import CustomerMutations
 
 
@@ -11,5 +12,5 @@ from schema.customer_mutations import CustomerMutations
     description="Changes to the customer subgraph. Every mutation returns a payload "
     "with the changed object and `errors: [UserError!]!` (empty on success)."
 )
-class Mutation(CustomerMutations):
+class Mutation(CustomerMutations, AccountPeopleMutations):
     pass
