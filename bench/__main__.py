@@ -1,4 +1,4 @@
-"""`python -m bench <name> [options]`: search (more to come: profile, export)."""
+"""`python -m bench <name> [options]`: search, profile (more to come: export)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,10 @@ def main() -> None:
         from bench import search
 
         search.main(rest)
+    elif name == "profile":
+        from bench import profile
+
+        profile.main(rest)
     else:
         sys.exit(f"Unknown benchmark {name!r}. " + (__doc__ or ""))
 

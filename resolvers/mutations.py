@@ -27,9 +27,11 @@ async def run(
     work: Callable[[AsyncConnection, Actor], Awaitable[T]],
     *,
     on_unique_violation: UserError | None = None,
+    statement_timeout_ms: int | None = None,
 ) -> tuple[T | None, list[UserError]]:
     """Run `work` for the viewer's business; returns its result or the user errors that rolled
-    it back. Afterwards reads come from a fresh snapshot."""
+    it back. Afterwards reads come from a fresh snapshot. `statement_timeout_ms` raises the
+    service role's timeout for this transaction only (merges and other long work)."""
     viewer = _viewer(context)
 
     async def attempt(conn: AsyncConnection) -> T:
@@ -37,7 +39,12 @@ async def run(
         return await work(conn, actor)
 
     try:
-        result = await context.db.run_mutation(viewer.business_id, attempt, context.counter)
+        result = await context.db.run_mutation(
+            viewer.business_id,
+            attempt,
+            context.counter,
+            statement_timeout_ms=statement_timeout_ms,
+        )
     except UserFacingError as refused:
         return None, refused.errors
     except IntegrityError as error:

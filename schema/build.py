@@ -8,7 +8,7 @@ from typing import Any, Final
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.federation.schema import FederationAny
 from strawberry.federation.schema import Schema as FederationSchema
 from strawberry.types import Info
@@ -17,6 +17,7 @@ from schema.errors import ApiError, ErrorCode
 from schema.mutation import Mutation
 from schema.people import AdditionalUser, Customer, Participant
 from schema.permissions import authenticated_viewer
+from schema.profile import PROFILE_ENTITIES
 from schema.query import Query
 from server.context import Context
 
@@ -88,7 +89,7 @@ class SubgraphSchema(FederationSchema):
 schema = SubgraphSchema(
     query=Query,
     mutation=Mutation,
-    types=[Customer, Participant, AdditionalUser],
+    types=[Customer, Participant, AdditionalUser, *PROFILE_ENTITIES],
     federation_version=FEDERATION_VERSION,
-    extensions=[CloseSnapshot],
+    extensions=[CloseSnapshot, ParserCache, ValidationCache],
 )

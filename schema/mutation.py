@@ -6,11 +6,16 @@ import strawberry
 
 from schema.account_people import AccountPeopleMutations
 from schema.customer_mutations import CustomerMutations
+from schema.merge import MergeMutations
 
 
 @strawberry.type(
     description="Changes to the customer subgraph. Every mutation returns a payload "
     "with the changed object and `errors: [UserError!]!` (empty on success)."
 )
-class Mutation(CustomerMutations, AccountPeopleMutations):
+class Mutation(
+    CustomerMutations,
+    AccountPeopleMutations,
+    MergeMutations,
+):
     pass

@@ -16,6 +16,7 @@ import strawberry
 from sqlalchemy import Row
 from strawberry.types import Info
 
+from schema.profile import CustomerProfile
 from server.auth import Role, Viewer
 from server.context import Context
 
@@ -141,7 +142,7 @@ async def buyer_of(info: Info[Context, Any], viewer: Viewer) -> uuid.UUID | None
     keys=["id"],
     description="An account holder: the buyer. History always belongs to a customer's account.",
 )
-class Customer(Person):
+class Customer(Person, CustomerProfile):
     number: int = strawberry.field(description="Short per-business number staff can read out.")
     category: CustomerCategory = strawberry.field(description="Derived from the history.")
     app_access_enabled: bool = strawberry.field(

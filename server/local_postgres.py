@@ -38,8 +38,9 @@ def _free_port() -> int:
 
 
 def _open_parents(path: Path) -> None:
-    """Let the unprivileged server user traverse every parent of `path` (root only)."""
-    for parent in [path, *path.parents]:
+    """Let the unprivileged server user traverse every parent of `path` (root only). `path`
+    itself is left alone: PostgreSQL refuses a data directory others can read."""
+    for parent in path.parents:
         mode = parent.stat().st_mode
         parent.chmod(mode | 0o055)
 
@@ -72,7 +73,7 @@ class LocalPostgres:
             subprocess.run(["useradd", "-M", "-s", "/usr/sbin/nologin", SYSTEM_USER], check=True)
         entry = pwd.getpwnam(SYSTEM_USER)
         _open_parents(self.pgdata)
-        _open_parents(_bin("postgres"))
+        _open_parents(_bin("postgres").parent)
         for root, dirs, files in os.walk(_bin("postgres").parent.parent):
             for name in dirs:
                 p = Path(root) / name
