@@ -7,6 +7,7 @@ import strawberry
 from schema.account_people import AccountPeopleMutations
 from schema.customer_mutations import CustomerMutations
 from schema.merge import MergeMutations
+from schema.payment_methods import PaymentMethodMutations
 
 
 @strawberry.type(
@@ -17,5 +18,6 @@ class Mutation(
     CustomerMutations,
     AccountPeopleMutations,
     MergeMutations,
+    PaymentMethodMutations,
 ):
     pass

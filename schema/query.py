@@ -14,6 +14,7 @@ from resolvers.directory import directory_page, directory_signature, parse_searc
 from schema.errors import ApiError, ErrorCode
 from schema.jobs import JobQueries
 from schema.pagination import Connection, build_connection, page_request
+from schema.payment_methods import PaymentMethodQueries
 from schema.people import (
     Customer,
     Person,
@@ -81,7 +82,7 @@ SearchArg = Annotated[
 
 
 @strawberry.type(description="Reads of the customer subgraph.")
-class Query(JobQueries):
+class Query(JobQueries, PaymentMethodQueries):
     @strawberry.field(
         description="The business's customers in the Active or Archived tab, sorted by last "
         "name, then first name (case and accents ignored), then id. Staff only.",

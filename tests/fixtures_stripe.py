@@ -28,7 +28,7 @@ import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 import pytest
@@ -39,8 +39,15 @@ from server.db import Database, create_engine
 from server.settings import Settings
 from tests.database import ClonedDatabase
 
+if TYPE_CHECKING:
+    from server.auth import TokenService
+    from tests.conftest import Api
+
 WEBHOOK_SECRET = "whsec_test_0123456789abcdef"
 API_KEY = "sk_test_localstripe"
+PUBLISHABLE_KEY = "pk_test_localstripe"
+# What the tests send in place of Stripe.js, so that its requests can be told from the service's.
+STRIPE_JS_AGENT = "stripe-js-in-tests"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -224,6 +231,49 @@ async def stripe_gateway(stripe_settings: Settings) -> AsyncIterator[StripeGatew
         yield gateway
     finally:
         await gateway.aclose()
+
+
+@pytest.fixture
+async def stripe_api(stripe_settings: Settings, tokens: TokenService) -> AsyncIterator[Api]:
+    """The app over HTTP, as the `api` fixture, with its Stripe client pointed at localstripe."""
+    from asgi_lifespan import LifespanManager
+
+    from server.app import create_app
+    from tests.conftest import Api
+
+    app = create_app(stripe_settings)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            yield Api(http=http, tokens=tokens)
+
+
+async def confirm_setup_as_stripe_js(
+    localstripe: LocalStripe,
+    account: str,
+    setup_intent_id: str,
+    client_secret: str,
+    *,
+    payment_method: str | None = "pm_card_visa",
+    card: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """What Stripe.js does in the browser once the card is typed in: confirm the SetupIntent
+    with the publishable key and the client secret, on the connected account. `card` (number,
+    exp_month, exp_year, cvc) sends a typed-in card instead of a test PaymentMethod."""
+    form = {"key": PUBLISHABLE_KEY, "client_secret": client_secret}
+    if card is not None:
+        form["payment_method_data[type]"] = "card"
+        form.update({f"payment_method_data[card][{k}]": v for k, v in card.items()})
+    elif payment_method is not None:
+        form["payment_method"] = payment_method
+    async with httpx.AsyncClient() as http:
+        response = await http.post(
+            f"{localstripe.url}/v1/setup_intents/{setup_intent_id}/confirm",
+            data=form,
+            headers={"Stripe-Account": account, "User-Agent": STRIPE_JS_AGENT},
+        )
+    body: dict[str, Any] = response.json()
+    return body
 
 
 @pytest.fixture
