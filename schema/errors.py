@@ -60,6 +60,57 @@ class ErrorCode(Enum):
     INTERNAL_SERVER_ERROR = strawberry.enum_value(
         "INTERNAL_SERVER_ERROR", description="Something failed on our side."
     )
+    IN_THE_PAST = strawberry.enum_value(
+        "IN_THE_PAST",
+        description="A time or date given has already passed (a start, an expiry, an end of "
+        "validity).",
+    )
+    ALREADY_STARTED = strawberry.enum_value(
+        "ALREADY_STARTED",
+        description="The session or appointment has already started.",
+    )
+    FACILITATOR_UNAVAILABLE = strawberry.enum_value(
+        "FACILITATOR_UNAVAILABLE",
+        description="The facilitator already has an appointment at an overlapping time.",
+    )
+    INVALID_DATE_RANGE = strawberry.enum_value(
+        "INVALID_DATE_RANGE",
+        description="The end of a period comes before its start.",
+    )
+    OUT_OF_RANGE = strawberry.enum_value(
+        "OUT_OF_RANGE",
+        description="The number is outside the allowed range (a negative or excessive amount, "
+        "a length or count too small or too large).",
+    )
+    PASS_EXPIRED = strawberry.enum_value(
+        "PASS_EXPIRED",
+        description="The pass is not valid on this date (expired, or not started yet).",
+    )
+    PASS_EXHAUSTED = strawberry.enum_value(
+        "PASS_EXHAUSTED",
+        description="The pass has too few uses left.",
+    )
+    CAPACITY_REACHED = strawberry.enum_value(
+        "CAPACITY_REACHED",
+        description="The session is full: every seat is taken by a booking that is not cancelled.",
+    )
+    ALREADY_BOOKED = strawberry.enum_value(
+        "ALREADY_BOOKED",
+        description="The participant already has a booking (not cancelled) on this session.",
+    )
+    PASS_NOT_USABLE = strawberry.enum_value(
+        "PASS_NOT_USABLE",
+        description="The pass cannot pay for this: it belongs to another customer.",
+    )
+    EXCEEDS_REFUNDABLE = strawberry.enum_value(
+        "EXCEEDS_REFUNDABLE",
+        description="More than what remains unrefunded (the message says how much remains).",
+    )
+    PAYMENT_REFUSED = strawberry.enum_value(
+        "PAYMENT_REFUSED",
+        description="The payment provider refused the request (or never received it); nothing "
+        "was paid or refunded.",
+    )
 
 
 @strawberry.type(description="A problem with one input of a mutation, returned as data.")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import strawberry
 
 from schema.account_people import AccountPeopleMutations
+from schema.booking_mutations import BookingMutations
 from schema.customer_mutations import CustomerMutations
+from schema.history_mutations import HistoryMutations
 from schema.merge import MergeMutations
 from schema.payment_methods import PaymentMethodMutations
 
@@ -19,5 +21,7 @@ class Mutation(
     AccountPeopleMutations,
     MergeMutations,
     PaymentMethodMutations,
+    BookingMutations,
+    HistoryMutations,
 ):
     pass

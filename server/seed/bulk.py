@@ -21,8 +21,7 @@ def quote(identifier: str) -> str:
 
 
 async def tenant_tables(conn: asyncpg.Connection) -> list[str]:
-    """Every table carrying `business_id`: the ones a load fills, and any that triggers on them
-    fill (the directory, for instance)."""
+    """Every table carrying `business_id`."""
     rows = await conn.fetch(
         """SELECT c.table_name FROM information_schema.columns c
            JOIN information_schema.tables t
@@ -39,7 +38,11 @@ async def drop_secondary_indexes(
 ) -> list[SavedDefinition]:
     """Drop the non-unique indexes that back no constraint; return how to recreate them.
     Building an index once at the end is far cheaper than maintaining it row by row, while
-    primary keys and unique indexes stay, so the load is still checked for duplicates."""
+    primary keys and unique indexes stay, so the load is still checked for duplicates.
+
+    An index comes back from `pg_get_indexdef` with the same columns and meaning, though a
+    partial index's predicate may be spelled differently (an `IN` list over varchar deparses
+    to a cast array); Alembic's comparison does not look at predicates."""
     rows = await conn.fetch(
         """SELECT t.relname AS table, i.relname AS name, pg_get_indexdef(i.oid) AS definition
            FROM pg_index x

@@ -18,6 +18,7 @@ from server.seed.demo_context import (
 )
 from server.seed.people import (
     CHILD_NAMES,
+    CONSENT_WORDING,
     EMAIL_DOMAINS,
     FIRST_NAMES,
     LAST_NAMES,
@@ -26,7 +27,6 @@ from server.seed.people import (
     mobile,
 )
 
-CONSENT_WORDING = "Yes, send me news, offers and class updates by email and SMS."
 _ORIGINS = ("STAFF", "SERVICE", "PORTAL_SIGNUP")
 _ORIGIN_WEIGHTS = (55, 10, 35)
 

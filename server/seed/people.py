@@ -175,6 +175,8 @@ _SPECIAL_LETTERS = str.maketrans(
 _GB_MOBILE_PREFIXES = ("74", "75", "78")
 _IE_MOBILE_PREFIXES = ("83", "85", "86", "87", "89")
 
+CONSENT_WORDING = "Yes, send me news, offers and class updates by email and SMS."
+
 # Every seeded person who may log in gets this password; it meets the product's password rule.
 DEMO_PASSWORD = "Demo-Studio-2026!"
 

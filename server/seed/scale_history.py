@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from server.seed.catalog import CatalogSpec
+from server.seed.demo_context import FUTURE_DAYS, HISTORY_DAYS
 from server.seed.demo_history import MESSAGES, NOTES
 from server.seed.ids import sql_function
 
@@ -37,8 +38,6 @@ K_PAYMENT_BOOKING, K_PAYMENT_PASS, K_PAYMENT_APPOINTMENT = 20, 21, 22
 K_PAYMENT_VIDEO, K_PAYMENT_SUBSCRIPTION = 23, 24
 K_PASS, K_BOOKING, K_APPOINTMENT, K_VIDEO, K_SUBSCRIPTION = 30, 31, 32, 33, 34
 K_RESPONSE, K_NOTE, K_MESSAGE, K_REFUND, K_ACCOUNT = 35, 36, 37, 38, 39
-FUTURE_DAYS = 56
-HISTORY_DAYS = 425
 # Salts for pg_temp.pick, one per table, so tables do not pick the same customers in step.
 _SALT = {
     "booking": 1,
@@ -50,7 +49,6 @@ _SALT = {
     "note": 7,
     "message": 8,
     "account": 9,
-    "session": 10,
 }
 
 
@@ -231,7 +229,7 @@ PEOPLE = "CROSS JOIN LATERAL (SELECT * FROM seed_people sp WHERE sp.idx = {idx})
 class HistorySql:
     """The statements that write the history, chunked so that progress can be reported."""
 
-    def __init__(self, ctx: HistoryContext, chunk: int = 500_000) -> None:
+    def __init__(self, ctx: HistoryContext, chunk: int = 1_000_000) -> None:
         self.ctx = ctx
         self.v = ctx.volumes
         self.chunk = chunk

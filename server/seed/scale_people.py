@@ -17,6 +17,7 @@ from typing import Any
 from server.seed.ids import seeded_uuid
 from server.seed.people import (
     CHILD_NAMES,
+    CONSENT_WORDING,
     EMAIL_DOMAINS,
     FIRST_NAMES,
     LAST_NAMES,
@@ -107,7 +108,6 @@ MERGE_EVERY = 2000  # customer k with k % MERGE_EVERY == 7 was merged into custo
 _ORIGINS = ("STAFF", "SERVICE", "PORTAL_SIGNUP")
 _ORIGIN_WEIGHTS = (55, 10, 35)
 _CONSENT_SOURCE = {"STAFF": "STAFF", "SERVICE": "IMPORT", "PORTAL_SIGNUP": "SIGN_UP"}
-CONSENT_WORDING = "Yes, send me news, offers and class updates by email and SMS."
 
 Record = tuple[Any, ...]
 
@@ -124,7 +124,8 @@ class PeopleSettings:
 
 @dataclass
 class PeopleChunk:
-    """Rows for customers `first..last`; `primary` lists (k, seed_people row without idx)."""
+    """Rows for a range of customers. `primary` holds the `seed_people` rows of those with
+    history, without their position, which is given as chunks are loaded in order."""
 
     customers: list[Record] = field(default_factory=list)
     participants: list[Record] = field(default_factory=list)
