@@ -4,6 +4,7 @@ contact details, marketing consent with its records, and the unsubscribe link.""
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 import pytest
@@ -89,11 +90,11 @@ async def test_sign_up_creates_an_app_user_signed_in_with_a_verification_email(
     row = await owner.c.fetchrow(
         "SELECT origin, category, marketing_consent, email_verified_at FROM customers"
         " WHERE id = $1",
-        __import__("uuid").UUID(session["personId"]),
+        uuid.UUID(session["personId"]),
     )
-    assert tuple(row) == ("PORTAL_SIGNUP", "APP_USER", True, None)
+    assert row is not None and tuple(row) == ("PORTAL_SIGNUP", "APP_USER", True, None)
     record = await owner.c.fetchrow("SELECT granted, source, wording FROM consent_records")
-    assert tuple(record) == (True, "SIGN_UP", "Send me news and offers.")
+    assert record is not None and tuple(record) == (True, "SIGN_UP", "Send me news and offers.")
     email = await last_email(owner, "Mary@Example.com")
     assert (email["purpose"], email["status"]) == ("SERVICE", "QUEUED")
     token = link_token(email["body"], "verify-email")
