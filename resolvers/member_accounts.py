@@ -432,14 +432,7 @@ async def sign_up(db: Database, links: Links | None, new: SignUp) -> SignInResul
             await consent.set_marketing_consent(
                 conn, business_id, actor, person, True, consent.SIGN_UP, wording
             )
-        await outbox.queue_email(
-            conn,
-            business_id=business_id,
-            person_id=customer_id,
-            template=VERIFY_EMAIL_TEMPLATE,
-            purpose=outbox.SERVICE,
-            links=links,
-        )
+        await queue_verification(conn, business_id, customer_id, links)
         return SignInResult(Viewer(business_id, Role.CUSTOMER, customer_id, 1), [])
 
     try:
