@@ -69,8 +69,16 @@ async def email_taken(
 
 
 async def create_customer(
-    conn: AsyncConnection, actor: Actor, business_id: uuid.UUID, country: str, new: NewCustomer
+    conn: AsyncConnection,
+    actor: Actor,
+    business_id: uuid.UUID,
+    country: str,
+    new: NewCustomer,
+    *,
+    origin: str = "STAFF",
 ) -> uuid.UUID:
+    """A new customer: a lead when staff (or another service) create them, an app user when
+    they sign up in the member portal (`origin` PORTAL_SIGNUP)."""
     errors: list[UserError] = []
     first = clean_name(new.first_name, "input.firstName", "first name", errors)
     last = clean_name(new.last_name, "input.lastName", "last name", errors)
@@ -87,7 +95,7 @@ async def create_customer(
             text(
                 "INSERT INTO customers (business_id, first_name, last_name, email, mobile,"
                 " password_hash, origin, category)"
-                " VALUES (:business, :first, :last, :email, :mobile, :hash, 'STAFF', 'LEAD')"
+                " VALUES (:business, :first, :last, :email, :mobile, :hash, :origin, :category)"
                 " RETURNING id, number"
             ),
             {
@@ -97,6 +105,8 @@ async def create_customer(
                 "email": email,
                 "mobile": mobile,
                 "hash": hash_password(new.password) if new.password else None,
+                "origin": origin,
+                "category": "APP_USER" if origin == "PORTAL_SIGNUP" else "LEAD",
             },
         )
     ).one()

@@ -11,6 +11,7 @@ from graphql import GraphQLError
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.federation.schema import FederationAny
 from strawberry.federation.schema import Schema as FederationSchema
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
 from schema.errors import ApiError, ErrorCode
@@ -23,6 +24,8 @@ from server.context import Context
 
 FEDERATION_VERSION: Final = "2.11"
 MAX_REPRESENTATIONS = 100
+# Operations one HTTP request may batch (a JSON array of operations, as gateways send).
+MAX_BATCHED_OPERATIONS = 10
 
 
 class CloseSnapshot(SchemaExtension):
@@ -92,4 +95,5 @@ schema = SubgraphSchema(
     types=[Customer, Participant, AdditionalUser, *PROFILE_ENTITIES],
     federation_version=FEDERATION_VERSION,
     extensions=[CloseSnapshot, ParserCache, ValidationCache],
+    config=StrawberryConfig(batching_config={"max_operations": MAX_BATCHED_OPERATIONS}),
 )
