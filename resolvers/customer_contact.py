@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from resolvers import account_history
 from resolvers.account_history import Actor
-from resolvers.passwords import hash_password
+from resolvers.passwords import hash_password_off_loop
 from resolvers.validation import (
     check_password,
     clean_email,
@@ -104,7 +104,7 @@ async def create_customer(
                 "last": last,
                 "email": email,
                 "mobile": mobile,
-                "hash": hash_password(new.password) if new.password else None,
+                "hash": await hash_password_off_loop(new.password) if new.password else None,
                 "origin": origin,
                 "category": "APP_USER" if origin == "PORTAL_SIGNUP" else "LEAD",
             },
@@ -190,7 +190,7 @@ async def update_contact(
     old, new = account_history.changed_fields(before, after)
     assignments = {k: after[k] for k in new}
     if change.password:
-        assignments["password_hash"] = hash_password(change.password)
+        assignments["password_hash"] = await hash_password_off_loop(change.password)
     if not assignments:
         return change.customer_id
     sets = ", ".join(f"{column} = :{column}" for column in assignments)

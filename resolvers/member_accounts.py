@@ -9,7 +9,6 @@ version, which setting a password moves on (signing out every other device too).
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass
 from typing import Any, Final
@@ -31,7 +30,7 @@ from integrations.email import (
 from resolvers import account_history, consent, customer_contact, login_throttle, outbox
 from resolvers.account_history import Actor
 from resolvers.mutations import UNIQUE_VIOLATION
-from resolvers.passwords import hash_password, verify_password
+from resolvers.passwords import hash_password_off_loop, verify_password_off_loop
 from resolvers.validation import check_password, clean_email, email_key
 from schema.errors import ErrorCode, UserError, UserFacingError, user_error
 from server.auth import Role, Viewer
@@ -144,7 +143,7 @@ def unknown_business(field: str) -> UserError:
 async def _password_matches(member: Member | None, password: str) -> bool:
     # argon2 takes tens of milliseconds of CPU: off the event loop, so other requests go on.
     stored = member.password_hash if member is not None else None
-    return await asyncio.to_thread(verify_password, stored, password)
+    return await verify_password_off_loop(stored, password)
 
 
 async def check_password_throttled(
@@ -279,7 +278,7 @@ async def change_password(
     )
     if refused is not None:
         return refused
-    password_hash = await asyncio.to_thread(hash_password, new_password)
+    password_hash = await hash_password_off_loop(new_password)
 
     async def work(conn: AsyncConnection) -> int:
         actor = await account_history.actor_for(conn, viewer)
@@ -339,7 +338,7 @@ async def reset_password(
     check_password(password, "input.password", errors)
     if errors:
         return SignInResult(None, errors)
-    password_hash = await asyncio.to_thread(hash_password, password)
+    password_hash = await hash_password_off_loop(password)
 
     async def work(conn: AsyncConnection) -> SignInResult:
         member = await _locked_member(conn, claims.person_id)
