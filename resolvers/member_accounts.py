@@ -29,7 +29,8 @@ from integrations.email import (
 )
 from resolvers import account_history, consent, customer_contact, login_throttle, outbox
 from resolvers.account_history import Actor
-from resolvers.mutations import UNIQUE_VIOLATION
+from resolvers.account_people import PersonDetails, update_additional_user
+from resolvers.mutations import UNIQUE_VIOLATION, business_country
 from resolvers.passwords import hash_password_off_loop, verify_password_off_loop
 from resolvers.validation import check_password, clean_email, email_key
 from schema.errors import ErrorCode, UserError, UserFacingError, user_error
@@ -480,3 +481,47 @@ async def verify_email(db: Database, links: SignedLinks, token: str) -> bool:
         return True
 
     return await db.run_mutation(claims.business_id, work)
+
+
+async def account_of(conn: AsyncConnection, viewer: Viewer) -> uuid.UUID:
+    """The customer account a member acts for: their own, or their buyer's."""
+    if viewer.role is Role.CUSTOMER:
+        return viewer.subject_id
+    found = await conn.execute(
+        text("SELECT customer_id FROM additional_users WHERE id = :id"), {"id": viewer.subject_id}
+    )
+    return uuid.UUID(str(found.scalar_one()))
+
+
+async def update_contact(
+    conn: AsyncConnection,
+    actor: Actor,
+    viewer: Viewer,
+    version: int,
+    details: PersonDetails,
+    links: Links | None,
+) -> None:
+    """The member's own contact edit, under the same rules as staff edits. A new login email
+    loses its verified mark (a trigger clears it) and is sent a fresh confirmation link."""
+    table = CUSTOMER_TABLE[viewer.role]
+    before = await conn.execute(
+        text(f"SELECT email FROM {table} WHERE id = :id"), {"id": viewer.subject_id}
+    )
+    old_email = before.scalar_one()
+    country = await business_country(conn)
+    if viewer.role is Role.CUSTOMER:
+        change = customer_contact.ContactChange(
+            customer_id=viewer.subject_id,
+            version=version,
+            first_name=details.first_name,
+            last_name=details.last_name,
+            email=details.email,
+            mobile=details.mobile,
+        )
+        await customer_contact.update_contact(conn, actor, viewer.business_id, country, change)
+    else:
+        await update_additional_user(
+            conn, actor, viewer.business_id, country, viewer.subject_id, version, details
+        )
+    if details.email is not None and email_key(details.email) != email_key(old_email or ""):
+        await queue_verification(conn, viewer.business_id, viewer.subject_id, links)

@@ -14,19 +14,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import strawberry
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.permission import BasePermission
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from resolvers import consent, customer_contact, member_accounts, member_inbox, questionnaires
+from resolvers import consent, member_accounts, member_inbox, questionnaires
 from resolvers.account_emails import links_for
 from resolvers.account_history import Actor
-from resolvers.account_people import PersonDetails, update_additional_user
+from resolvers.account_people import PersonDetails
 from resolvers.member_accounts import SignInResult
-from resolvers.mutations import business_country, parse_uuid, run
-from resolvers.validation import email_key
+from resolvers.mutations import parse_uuid, run
 from schema.errors import ApiError, ErrorCode, UserError, user_error
 from schema.pagination import Connection, build_connection, list_signature, page_request
 from schema.people import AdditionalUser, Customer, PersonKind, PersonStatus
@@ -316,54 +314,6 @@ async def _me_payload(info: Info[Context, Any], errors: list[UserError]) -> MePa
     return MePayload(me=await load_me(info, _member(info)), errors=[])
 
 
-async def _account_of(conn: AsyncConnection, viewer: Viewer) -> uuid.UUID:
-    if viewer.role is Role.CUSTOMER:
-        return viewer.subject_id
-    found = await conn.execute(
-        text("SELECT customer_id FROM additional_users WHERE id = :id"), {"id": viewer.subject_id}
-    )
-    return uuid.UUID(str(found.scalar_one()))
-
-
-async def _update_contact(
-    conn: AsyncConnection, actor: Actor, context: Context, viewer: Viewer, change: Any
-) -> None:
-    table = member_accounts.CUSTOMER_TABLE[viewer.role]
-    before = await conn.execute(
-        text(f"SELECT email FROM {table} WHERE id = :id"), {"id": viewer.subject_id}
-    )
-    old_email = before.scalar_one()
-    country = await business_country(conn)
-    if viewer.role is Role.CUSTOMER:
-        await customer_contact.update_contact(
-            conn,
-            actor,
-            viewer.business_id,
-            country,
-            customer_contact.ContactChange(
-                customer_id=viewer.subject_id,
-                version=change.version,
-                first_name=change.first_name,
-                last_name=change.last_name,
-                email=change.email,
-                mobile=change.mobile,
-            ),
-        )
-    else:
-        details = PersonDetails(change.first_name, change.last_name, change.email, change.mobile)
-        await update_additional_user(
-            conn, actor, viewer.business_id, country, viewer.subject_id, change.version, details
-        )
-    if change.email is not None and email_key(change.email) != email_key(old_email or ""):
-        await conn.execute(
-            text(f"UPDATE {table} SET email_verified_at = NULL WHERE id = :id"),
-            {"id": viewer.subject_id},
-        )
-        await member_accounts.queue_verification(
-            conn, viewer.business_id, viewer.subject_id, links_for(context.settings)
-        )
-
-
 @strawberry.type(description="Member portal changes.")
 class MemberMutations:
     @strawberry.mutation(
@@ -461,7 +411,10 @@ class MemberMutations:
         context = info.context
 
         async def work(conn: AsyncConnection, actor: Actor) -> None:
-            await _update_contact(conn, actor, context, viewer, input)
+            details = PersonDetails(input.first_name, input.last_name, input.email, input.mobile)
+            await member_accounts.update_contact(
+                conn, actor, viewer, input.version, details, links_for(context.settings)
+            )
 
         _, errors = await run(context, work)
         return await _me_payload(info, errors)
@@ -514,7 +467,7 @@ class MemberMutations:
             return MemberQuestionnaireSubmitPayload(response=None, errors=[error])
 
         async def work(conn: AsyncConnection, actor: Actor) -> uuid.UUID:
-            account = await _account_of(conn, viewer)
+            account = await member_accounts.account_of(conn, viewer)
             return await questionnaires.submit_answers(
                 conn, actor, viewer.business_id, account, response_id, input.answers
             )

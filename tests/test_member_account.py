@@ -300,3 +300,20 @@ async def test_marketing_consent_changes_are_recorded_and_unsubscribe_links_work
         people.customer["id"],
     )
     assert len(history) == 2 and {h["actor_kind"] for h in history} == {role.upper()}
+
+
+@pytest.mark.parametrize("table", ["customers", "additional_users"])
+async def test_a_changed_email_is_no_longer_verified_whoever_changes_it(
+    people: Members, owner: factories.Owner, table: str
+) -> None:
+    person = people.customer if table == "customers" else people.helper
+    verified_at = f"SELECT email_verified_at FROM {table} WHERE id = $1"
+    await owner.c.execute(
+        f"UPDATE {table} SET email_verified_at = now() WHERE id = $1", person["id"]
+    )
+    await owner.c.execute(f"UPDATE {table} SET email = upper(email) WHERE id = $1", person["id"])
+    assert await owner.c.fetchval(verified_at, person["id"]) is not None
+    await owner.c.execute(
+        f"UPDATE {table} SET email = 'elsewhere@example.com' WHERE id = $1", person["id"]
+    )
+    assert await owner.c.fetchval(verified_at, person["id"]) is None

@@ -6,7 +6,8 @@ a policy that lets the service role see nothing: the counters are read and writt
 SECURITY DEFINER PL/pgSQL functions owned by the owner, `login_attempt_begin` (counts one attempt
 atomically, or answers how long to wait) and `login_attempt_succeeded` (clears the account).
 `portal_business(ref)` finds a business by slug or id for the public log-in fields, answering only
-its id. `email_verified_at` records when a member proved they read their login email.
+its id. `email_verified_at` records when a member proved they read their login email; a trigger
+clears it whenever the email changes, whoever changes it (staff, the member, a merge).
 
 Revision ID: 0007
 Revises: 0004
@@ -123,6 +124,19 @@ FUNCTIONS = (
 )
 
 
+CLEAR_EMAIL_VERIFIED = """
+CREATE FUNCTION clear_email_verified() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF lower(NEW.email) IS DISTINCT FROM lower(OLD.email) THEN
+        NEW.email_verified_at := NULL;
+    END IF;
+    RETURN NEW;
+END;
+$$
+"""
+
+
 def upgrade() -> None:
     op.create_table(
         "login_throttles",
@@ -144,6 +158,12 @@ def upgrade() -> None:
         )
     for body in (LOGIN_ATTEMPT_BEGIN, LOGIN_ATTEMPT_SUCCEEDED, PORTAL_BUSINESS):
         op.execute(body)
+    op.execute(CLEAR_EMAIL_VERIFIED)
+    for table in ("customers", "additional_users"):
+        op.execute(
+            f"CREATE TRIGGER {table}_email_verified BEFORE UPDATE OF email ON {table}"
+            " FOR EACH ROW EXECUTE FUNCTION clear_email_verified()"
+        )
     for function in FUNCTIONS:
         op.execute(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC")
         op.execute(f"GRANT EXECUTE ON FUNCTION {function} TO {SERVICE}")
@@ -153,5 +173,7 @@ def downgrade() -> None:
     for function in FUNCTIONS:
         op.execute(f"DROP FUNCTION IF EXISTS {function}")
     for table in ("additional_users", "customers"):
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_email_verified ON {table}")
         op.drop_column(table, "email_verified_at")
+    op.execute("DROP FUNCTION IF EXISTS clear_email_verified()")
     op.drop_table("login_throttles")
