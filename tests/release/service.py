@@ -33,8 +33,11 @@ class CheckFailed(Exception):
     """A release check found something wrong; the message says what."""
 
 
+STARTED = time.monotonic()
+
+
 def say(message: str) -> None:
-    print(f"-- {message}", flush=True)
+    print(f"-- [{time.monotonic() - STARTED:5.1f} s] {message}", flush=True)
 
 
 def free_port() -> int:
@@ -108,7 +111,11 @@ class Service:
         tb: TracebackType | None,
     ) -> None:
         if self.process.poll() is None:
-            self.terminate()
+            try:
+                self.terminate()
+            except CheckFailed:
+                if exc is None:
+                    raise
 
     def _read_output(self) -> None:
         assert self.process.stdout is not None
@@ -199,6 +206,8 @@ class Service:
 def run_check(check_name: str, check: Callable[[], None]) -> None:
     """Run `check()`, print the outcome, exit 1 with the reason when it fails."""
     started = time.monotonic()
+    # A SIGTERM (CI's `timeout`) unwinds normally, so the service and its PostgreSQL are stopped.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
         check()
     except CheckFailed as failure:
