@@ -159,11 +159,11 @@ def check_stopped_with_postgres(service: Service, pgdata: Path) -> None:
 
 
 def quickstart() -> None:
-    readme = (REPO_ROOT / "README.md").read_text()
-    command, query = first_command(readme), first_query(readme)
-    say(f"README's first Quickstart command: {shlex.join(command)}")
     with tempfile.TemporaryDirectory(prefix="quickstart-") as scratch:
         clone = fresh_clone(Path(scratch))
+        readme = (clone / "README.md").read_text()
+        command, query = first_command(readme), first_query(readme)
+        say(f"README's first Quickstart command: {shlex.join(command)}")
         pgdata = clone / ".data" / "pg"
         port = free_port()
         say(f"PORT={port} (a free port; everything else is the README's defaults)")
