@@ -122,7 +122,7 @@ class Service:
         for raw in self.process.stdout:
             line = raw.rstrip("\n")
             self.lines.append(line)
-            print(f"   {self.name} | {line}", flush=True)
+            print(f"   [{time.monotonic() - STARTED:5.1f} s] {self.name} | {line}", flush=True)
 
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + self.ready_within_s
