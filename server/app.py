@@ -149,10 +149,10 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
         debug=settings.debug,
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            *graphiql.routes(enabled=settings.graphiql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/webhooks/stripe", stripe_webhook_endpoint(settings), methods=["POST"]),
-            *graphiql.routes(enabled=settings.graphiql),
         ],
         lifespan=lifespan,
     )
