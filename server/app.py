@@ -1,5 +1,5 @@
-"""The Starlette application: /graphql (POST and GET, GraphiQL in development), /healthz and
-/readyz, with the database engine managed by the lifespan."""
+"""The Starlette application: /graphql (POST and GET, GraphiQL in development, its files under
+/graphiql/), /healthz and /readyz, with the database engine managed by the lifespan."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from strawberry.asgi import GraphQL
 
 from integrations.stripe_client import StripeGateway
 from schema.build import schema as default_schema
-from server import auth
+from server import auth, graphiql
 from server.context import Context
 from server.database_setup import SERVICE_ROLE, with_user
 from server.db import Database, create_engine
@@ -55,6 +55,9 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         )
         self.settings = settings
         self.tokens = tokens
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return graphiql.page_response()
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -184,6 +187,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
         debug=settings.debug,
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            *graphiql.routes(enabled=settings.graphiql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/webhooks/stripe", stripe_webhook_endpoint(settings), methods=["POST"]),
