@@ -46,7 +46,7 @@ def summary(samples_ms: list[float]) -> dict[str, float]:
     }
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -71,7 +71,7 @@ def service(
     settings: Settings, *, extra_env: dict[str, str] | None = None
 ) -> Iterator[RunningService]:
     """The service as its own process (uvicorn, one worker), like production."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": settings.database_url,
@@ -112,10 +112,11 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.asynccontextmanager
-async def client(running: RunningService) -> AsyncIterator[httpx.AsyncClient]:
+async def client(running: RunningService | None = None) -> AsyncIterator[httpx.AsyncClient]:
+    """A pooled HTTP client; with `running`, pointed at it and signed in as its token."""
     async with httpx.AsyncClient(
-        base_url=running.url,
-        headers={"Authorization": f"Bearer {running.token}"},
+        base_url=running.url if running else "",
+        headers={"Authorization": f"Bearer {running.token}"} if running else {},
         timeout=30,
         limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
     ) as http:
