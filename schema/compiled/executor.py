@@ -21,6 +21,7 @@ from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
 
 from schema.compiled.plan import FieldKind, FieldPlan, OperationPlan, PlannedFieldSet
 
+_UNREADABLE = object()
 _INT_MIN = -(2**31)
 _INT_MAX = 2**31 - 1
 
@@ -67,9 +68,26 @@ class PlanExecutor(Executor[Any]):
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
+        leaf, typename = FieldKind.LEAF, FieldKind.TYPENAME
         try:
             for field in grouped_field_set.fields:
                 name = field.response_name
+                # Leaves read from an attribute: the bulk of a response, so handled inline.
+                if field.kind is leaf:
+                    try:
+                        value = getattr(source_value, field.attribute)
+                    except Exception:  # graphql-core reads it again and reports it
+                        value = _UNREADABLE
+                    if value is None and field.nullable:
+                        results[name] = None
+                        continue
+                    completed = _leaf(field, value)
+                    if completed is not None:
+                        results[name] = completed
+                        continue
+                elif field.kind is typename:
+                    results[name] = parent_type.name
+                    continue
                 result = self._planned_field(parent_type, source_value, path, field)
                 if result is Undefined:
                     continue
@@ -98,21 +116,15 @@ class PlanExecutor(Executor[Any]):
         self, parent_type: GraphQLObjectType, source: Any, path: Path | None, field: FieldPlan
     ) -> Any:
         kind = field.kind
-        if kind is FieldKind.TYPENAME:
-            return parent_type.name
-        if kind is not FieldKind.RESOLVED:
+        if kind is FieldKind.OBJECT or kind is FieldKind.OBJECT_LIST:
             try:
                 value = getattr(source, field.attribute)
             except Exception:
                 value = None
             if value is not None:
-                if kind is FieldKind.LEAF:
-                    completed = _leaf(field, value)
-                    if completed is not None:
-                        return completed
-                elif kind is FieldKind.OBJECT:
+                if kind is FieldKind.OBJECT:
                     return self._object(parent_type, path, field, value)
-                elif type(value) is list and None not in value:
+                if type(value) is list and None not in value:
                     return self._object_list(parent_type, path, field, value)
         return self.execute_field(
             parent_type,
@@ -204,7 +216,9 @@ class PlanExecutor(Executor[Any]):
 
 def _leaf(field: FieldPlan, value: Any) -> Any:
     """The output value of a scalar or enum in the simple case; None when graphql-core must
-    decide (it then raises the same error it always does)."""
+    decide (null, or a value its scalar refuses: it then reports what it always does)."""
+    if value is None or value is _UNREADABLE:
+        return None
     identity = field.identity_type
     if identity is not None and type(value) is identity:
         if identity is int and not _INT_MIN <= cast(int, value) <= _INT_MAX:

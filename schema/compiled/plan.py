@@ -80,6 +80,8 @@ class FieldPlan:
     kind: FieldKind
     return_type: GraphQLOutputType
     attribute: str = ""
+    # Whether null is a value of the field (graphql-core then completes None as None).
+    nullable: bool = True
     # LEAF: the Python type returned unchanged, or the leaf's output coercion.
     identity_type: type | None = None
     coerce: Any = None
@@ -189,6 +191,7 @@ class _Compiler:
                 FieldKind.LEAF,
                 return_type,
                 attribute,
+                nullable=not isinstance(return_type, GraphQLNonNull),
                 identity_type=_IDENTITY_SCALARS.get(named)
                 if isinstance(named, GraphQLScalarType)
                 else None,
