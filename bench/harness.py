@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -100,15 +100,25 @@ def service(
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 120
+    def ready() -> bool:
+        return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
+
+    wait_until(ready, process, "the service", seconds=120)
+
+
+def wait_until(
+    ready: Callable[[], bool], process: subprocess.Popen[bytes], what: str, seconds: float
+) -> None:
+    """Polls `ready` (HTTP errors count as not yet) until it holds or the process exits."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError("the service exited before it was ready")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+            raise RuntimeError(f"{what} exited before it was ready")
+        with contextlib.suppress(httpx.HTTPError, ValueError):
+            if ready():
                 return
         time.sleep(0.2)
-    raise RuntimeError("the service did not become ready in 120 s")
+    raise RuntimeError(f"{what} was not ready in {seconds:.0f} s")
 
 
 @contextlib.asynccontextmanager

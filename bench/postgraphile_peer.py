@@ -8,13 +8,12 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 
-from bench.harness import free_port
+from bench.harness import free_port, wait_until
 from server.settings import REPO_ROOT
 
 PEER_DIR = REPO_ROOT / "bench" / "postgraphile"
@@ -67,13 +66,8 @@ def postgraphile(database_url: str) -> Iterator[str]:
 
 
 def _wait_for_schema(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("PostGraphile exited before it was ready")
-        with contextlib.suppress(httpx.HTTPError, ValueError):
-            answer = httpx.post(url, json={"query": "{ __typename }"}, timeout=5).json()
-            if answer.get("data"):
-                return
-        time.sleep(0.5)
-    raise RuntimeError("PostGraphile did not build its schema in 180 s")
+    def ready() -> bool:
+        answer = httpx.post(url, json={"query": "{ __typename }"}, timeout=5).json()
+        return bool(answer.get("data"))
+
+    wait_until(ready, process, "PostGraphile", seconds=180)

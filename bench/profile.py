@@ -113,7 +113,7 @@ def postgraphile_target(url: str) -> Target:
             "query": postgraphile_peer.QUERY,
             "variables": {"id": str(customer_id)},
         },
-        customer=lambda data: data["customerById"],
+        customer=lambda data: data["customerByRowId"],
     )
 
 

@@ -99,14 +99,7 @@ class TrustedDocuments:
         document = self.by_hash.get(document_hash(query))
         if document is not None:
             return Lookup(document=document, query=document.text)
-        if self.trusted_only:
-            return Lookup(
-                error=_error(
-                    ErrorCode.DOCUMENT_NOT_TRUSTED,
-                    "Only trusted documents are accepted here, and this one is not among them.",
-                )
-            )
-        return Lookup(query=query)
+        return self._untrusted(query)
 
     def _by_persisted_hash(self, sha: str, query: str | None) -> Lookup:
         if query is not None and document_hash(query) != sha:
@@ -126,6 +119,10 @@ class TrustedDocuments:
                     "No trusted document has this hash; send the query text with it.",
                 )
             )
+        return self._untrusted(query)
+
+    def _untrusted(self, query: str) -> Lookup:
+        """A document that is not trusted: run as it is, unless only trusted ones may run."""
         if self.trusted_only:
             return Lookup(
                 error=_error(
