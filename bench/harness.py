@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -46,7 +46,7 @@ def summary(samples_ms: list[float]) -> dict[str, float]:
     }
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -71,7 +71,7 @@ def service(
     settings: Settings, *, extra_env: dict[str, str] | None = None
 ) -> Iterator[RunningService]:
     """The service as its own process (uvicorn, one worker), like production."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": settings.database_url,
@@ -100,22 +100,33 @@ def service(
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 120
+    def ready() -> bool:
+        return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
+
+    wait_until(ready, process, "the service", seconds=120)
+
+
+def wait_until(
+    ready: Callable[[], bool], process: subprocess.Popen[bytes], what: str, seconds: float
+) -> None:
+    """Polls `ready` (HTTP errors count as not yet) until it holds or the process exits."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError("the service exited before it was ready")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+            raise RuntimeError(f"{what} exited before it was ready")
+        with contextlib.suppress(httpx.HTTPError, ValueError):
+            if ready():
                 return
         time.sleep(0.2)
-    raise RuntimeError("the service did not become ready in 120 s")
+    raise RuntimeError(f"{what} was not ready in {seconds:.0f} s")
 
 
 @contextlib.asynccontextmanager
-async def client(running: RunningService) -> AsyncIterator[httpx.AsyncClient]:
+async def client(running: RunningService | None = None) -> AsyncIterator[httpx.AsyncClient]:
+    """A pooled HTTP client; with `running`, pointed at it and signed in as its token."""
     async with httpx.AsyncClient(
-        base_url=running.url,
-        headers={"Authorization": f"Bearer {running.token}"},
+        base_url=running.url if running else "",
+        headers={"Authorization": f"Bearer {running.token}"} if running else {},
         timeout=30,
         limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
     ) as http:

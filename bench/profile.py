@@ -13,18 +13,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
+import threading
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
 import orjson
 
+from bench import postgraphile_peer
 from bench.harness import SCALE_SLUG, RunningService, client, scale_database, service, summary
+from bench.pg_counter import counting_relay
 from server.database_setup import asyncpg_url
-from server.settings import REPO_ROOT
+from server.settings import REPO_ROOT, Settings
 
 QUERY = (REPO_ROOT / "tests" / "queries" / "profile.graphql").read_text()
 TAB_TABLES = (
@@ -75,20 +82,59 @@ async def customers_with_full_tabs(admin_url: str, min_rows: int) -> list[uuid.U
         await conn.close()
 
 
-async def _one(http: httpx.AsyncClient, customer_id: uuid.UUID) -> tuple[float, int]:
-    started = time.perf_counter()
-    response = await http.post(
-        "/graphql", json={"query": QUERY, "variables": {"id": str(customer_id)}}
+@dataclass(frozen=True)
+class Target:
+    """One way of answering the profile page: how to ask for a customer, and where."""
+
+    name: str
+    url: str
+    headers: dict[str, str]
+    body: Callable[[uuid.UUID], dict[str, Any]]
+    # The customer object in a successful answer (None when missing).
+    customer: Callable[[dict[str, Any]], Any]
+
+
+def subgraph_target(name: str, running: RunningService) -> Target:
+    return Target(
+        name=name,
+        url=f"{running.url}/graphql",
+        headers={"Authorization": f"Bearer {running.token}"},
+        body=lambda customer_id: {"query": QUERY, "variables": {"id": str(customer_id)}},
+        customer=lambda data: data["customer"],
     )
+
+
+def postgraphile_target(url: str) -> Target:
+    return Target(
+        name="postgraphile",
+        url=url,
+        headers={},
+        body=lambda customer_id: {
+            "query": postgraphile_peer.QUERY,
+            "variables": {"id": str(customer_id)},
+        },
+        customer=lambda data: data["customerByRowId"],
+    )
+
+
+async def _one(
+    http: httpx.AsyncClient, target: Target, customer_id: uuid.UUID
+) -> tuple[float, int]:
+    started = time.perf_counter()
+    response = await http.post(target.url, json=target.body(customer_id), headers=target.headers)
     elapsed = (time.perf_counter() - started) * 1000
     body = orjson.loads(response.content)
-    if response.status_code != 200 or body.get("errors") or not body["data"]["customer"]:
-        raise RuntimeError(f"query failed: {response.status_code} {body.get('errors')}")
+    if response.status_code != 200 or body.get("errors") or not target.customer(body["data"]):
+        raise RuntimeError(f"{target.name} failed: {response.status_code} {body.get('errors')}")
     return elapsed, int(response.headers.get("x-sql-statements", "-1"))
 
 
 async def _run_at(
-    http: httpx.AsyncClient, customers: list[uuid.UUID], concurrency: int, seconds: float
+    http: httpx.AsyncClient,
+    target: Target,
+    customers: list[uuid.UUID],
+    concurrency: int,
+    seconds: float,
 ) -> dict[str, Any]:
     samples: list[float] = []
     statements: list[int] = []
@@ -97,7 +143,7 @@ async def _run_at(
 
     async def worker() -> None:
         while time.perf_counter() < deadline:
-            elapsed, count = await _one(http, rng.choice(customers))
+            elapsed, count = await _one(http, target, rng.choice(customers))
             samples.append(elapsed)
             statements.append(count)
 
@@ -112,21 +158,96 @@ async def _run_at(
 
 
 async def run(
-    running: RunningService,
+    target: Target,
     customers: list[uuid.UUID],
     concurrencies: list[int],
     seconds: float,
     warmup: int,
 ) -> dict[str, Any]:
     results: dict[str, Any] = {}
-    async with client(running) as http:
+    async with client() as http:
         for customer_id in random.Random(0).choices(customers, k=warmup):
-            await _one(http, customer_id)  # caches, prepared statements, buffers
+            await _one(http, target, customer_id)  # caches, prepared statements, buffers
         for concurrency in concurrencies:
-            result = await _run_at(http, customers, concurrency, seconds)
+            result = await _run_at(http, target, customers, concurrency, seconds)
             results[f"concurrency_{concurrency}"] = result
-            print(f"concurrency {concurrency}: {result}", flush=True)
+            print(f"{target.name}, concurrency {concurrency}: {result}", flush=True)
     return results
+
+
+def _load() -> list[float]:
+    return [round(value, 2) for value in os.getloadavg()]
+
+
+def compare(
+    settings: Settings, customers: list[uuid.UUID], args: argparse.Namespace
+) -> dict[str, Any]:
+    """Plain execution, the compiled document and PostGraphile, one after the other."""
+    concurrencies = [int(c) for c in args.concurrency.split(",")]
+    results: dict[str, Any] = {}
+    loads: dict[str, list[float]] = {}
+    for name, env in (("plain", {"COMPILED_DOCUMENTS": "0"}), ("compiled", {})):
+        with service(settings, extra_env=env) as running:
+            target = subgraph_target(name, running)
+            loads[name] = _load()
+            results[name] = asyncio.run(
+                run(target, customers, concurrencies, args.seconds, args.warmup)
+            )
+    statements = postgraphile_statements(settings.database_url, customers[:20])
+    with postgraphile_peer.postgraphile(settings.database_url) as url:
+        loads["postgraphile"] = _load()
+        peer = asyncio.run(
+            run(postgraphile_target(url), customers, concurrencies, args.seconds, args.warmup)
+        )
+    for result in peer.values():
+        result["sql_statements_per_request"] = [statements]
+    results["postgraphile"] = peer
+    results["compiled_over_postgraphile_rps"] = {
+        key: round(results["compiled"][key]["rps"] / peer[key]["rps"], 2) for key in peer
+    }
+    results["load_average_at_start"] = loads
+    return results
+
+
+def postgraphile_statements(database_url: str, customers: list[uuid.UUID]) -> float:
+    """Statements per profile request for PostGraphile, counted on the wire by a relay (for a
+    separate calibration run: the relay would slow the measured one)."""
+    parts = urlsplit(database_url)
+    ready = threading.Event()
+    stop = threading.Event()
+    found: dict[str, Any] = {}
+
+    async def relay() -> None:
+        async with counting_relay(parts.hostname or "127.0.0.1", parts.port or 5432) as (
+            port,
+            count,
+        ):
+            found["port"], found["count"] = port, count
+            ready.set()
+            await asyncio.to_thread(stop.wait)
+
+    thread = threading.Thread(target=asyncio.run, args=(relay(),), daemon=True)
+    thread.start()
+    ready.wait(30)
+    relayed = urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{found['port']}"))
+    try:
+        with postgraphile_peer.postgraphile(relayed) as url:
+            target = postgraphile_target(url)
+
+            async def calibrate() -> int:
+                async with client() as http:
+                    await _one(http, target, customers[0])
+                    before = found["count"].executed
+                    for customer_id in customers:
+                        await _one(http, target, customer_id)
+                    executed: int = found["count"].executed - before
+                    return executed
+
+            executed = asyncio.run(calibrate())
+    finally:
+        stop.set()
+        thread.join(10)
+    return round(executed / len(customers), 2)
 
 
 def main(argv: list[str]) -> None:
@@ -137,6 +258,11 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--seconds", type=float, default=20, help="per concurrency")
     parser.add_argument("--concurrency", default="1,8", help="comma-separated")
     parser.add_argument("--warmup", type=int, default=200, help="requests before measuring")
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="plain execution, the compiled document and PostGraphile v5 on the same database",
+    )
     args = parser.parse_args(argv)
     concurrencies = [int(c) for c in args.concurrency.split(",")]
     with scale_database(args.customers, args.history) as settings:
@@ -150,12 +276,18 @@ def main(argv: list[str]) -> None:
                 "seed with a larger --history."
             )
         print(f"{len(customers)} customers with {args.min_rows}+ rows in every tab", flush=True)
-        with service(settings) as running:
-            results = asyncio.run(run(running, customers, concurrencies, args.seconds, args.warmup))
+        if args.compare:
+            results = compare(settings, customers, args)
+        else:
+            with service(settings) as running:
+                target = subgraph_target("compiled", running)
+                results = asyncio.run(
+                    run(target, customers, concurrencies, args.seconds, args.warmup)
+                )
     print(
         json.dumps(
             {
-                "benchmark": "profile",
+                "benchmark": "profile-compare" if args.compare else "profile",
                 "customers": args.customers,
                 "customers_sampled": len(customers),
                 "seconds_per_concurrency": args.seconds,

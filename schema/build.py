@@ -36,9 +36,15 @@ class CloseSnapshot(SchemaExtension):
         yield
         context = self.execution_context.context
         if isinstance(context, Context):
-            await context.close()
-            if context.settings.statement_count_header and context.response is not None:
-                context.response.headers["x-sql-statements"] = str(context.counter.count)
+            await finish_operation(context)
+
+
+async def finish_operation(context: Context) -> None:
+    """Ends the request's read transaction and reports the statement count when asked to
+    (plain and compiled execution alike)."""
+    await context.close()
+    if context.settings.statement_count_header and context.response is not None:
+        context.response.headers["x-sql-statements"] = str(context.counter.count)
 
 
 def _representation_error(index: int, message: str) -> GraphQLError:

@@ -121,6 +121,19 @@ class ErrorCode(Enum):
         description="The payment provider refused the request (or never received it); nothing "
         "was paid or refunded.",
     )
+    PERSISTED_QUERY_NOT_FOUND = strawberry.enum_value(
+        "PERSISTED_QUERY_NOT_FOUND",
+        description="No trusted document has the `persistedQuery` hash sent; send the query "
+        "text with it.",
+    )
+    PERSISTED_QUERY_HASH_MISMATCH = strawberry.enum_value(
+        "PERSISTED_QUERY_HASH_MISMATCH",
+        description="The `persistedQuery` hash sent is not the SHA-256 of the query text sent.",
+    )
+    DOCUMENT_NOT_TRUSTED = strawberry.enum_value(
+        "DOCUMENT_NOT_TRUSTED",
+        description="This deployment accepts only trusted documents, and this is not one.",
+    )
 
 
 @strawberry.type(description="A problem with one input of a mutation, returned as data.")

@@ -17,9 +17,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
+from strawberry.types import ExecutionResult
 
 from integrations.stripe_client import StripeGateway
+from schema.build import finish_operation
 from schema.build import schema as default_schema
+from schema.compiled.registry import TrustedDocuments
+from schema.compiled.run import execute_plan
 from server import auth, graphiql
 from server.context import Context
 from server.database_setup import SERVICE_ROLE, with_user
@@ -44,9 +49,16 @@ def client_address(request: Request, trusted_proxies: tuple[str, ...]) -> str | 
 
 
 class GraphQLEndpoint(GraphQL[Context, None]):
-    """Strawberry's ASGI view with our context and orjson encoding."""
+    """Strawberry's ASGI view with our context and orjson encoding; trusted documents run
+    through their compiled plans."""
 
-    def __init__(self, settings: Settings, tokens: auth.TokenService, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        tokens: auth.TokenService,
+        documents: TrustedDocuments,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(
             default_schema,
             graphql_ide="graphiql" if settings.graphiql else None,
@@ -55,6 +67,41 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         )
         self.settings = settings
         self.tokens = tokens
+        self.documents = documents
+
+    async def execute_single(
+        self,
+        request: Any,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Context,
+        root_value: Any,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        found = self.documents.lookup(request_data.query, request_data.extensions)
+        if found.error is not None:
+            await finish_operation(context)
+            return ExecutionResult(data=None, errors=[found.error])
+        plan = found.document.plan_for(request_data.operation_name) if found.document else None
+        if plan is None:
+            request_data.query = found.query
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        try:
+            result = await execute_plan(
+                default_schema._schema,
+                plan,
+                context,
+                request_data.variables,
+                request_data.operation_name,
+                root_value,
+            )
+        finally:
+            await finish_operation(context)
+        if result.errors:
+            default_schema.process_errors(result.errors)
+        return result
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return graphiql.page_response()
@@ -163,7 +210,13 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
         settings.jwt_issuer,
         settings.jwt_audience,
     )
-    graphql = GraphQLEndpoint(settings, tokens)
+    documents = TrustedDocuments.load(
+        default_schema._schema,
+        settings.trusted_documents_dirs,
+        trusted_only=settings.trusted_documents_only,
+        compile_plans=settings.compiled_documents,
+    )
+    graphql = GraphQLEndpoint(settings, tokens, documents)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -26,6 +26,13 @@ def _float(name: str, default: float) -> float:
     return float(raw) if raw else default
 
 
+def _paths(name: str, default: tuple[Path, ...]) -> tuple[Path, ...]:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    return tuple(Path(part.strip()) for part in raw.split(",") if part.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the service can be configured with."""
@@ -70,6 +77,12 @@ class Settings:
     trusted_proxies: tuple[str, ...] = field(default_factory=tuple)
     # Adds `X-SQL-Statements` to GraphQL responses (tests and benchmarks read it).
     statement_count_header: bool = False
+    # Folders of trusted documents (`*.graphql`, addressed by SHA-256) compiled at start-up.
+    trusted_documents_dirs: tuple[Path, ...] = (REPO_ROOT / "tests" / "queries",)
+    # Refuse every document that is not trusted (production front-ends send only those).
+    trusted_documents_only: bool = False
+    # Serve trusted documents through their compiled plans (off: plain execution for all).
+    compiled_documents: bool = True
 
     @property
     def is_production(self) -> bool:
@@ -117,6 +130,9 @@ def load_settings() -> Settings:
         ),
         public_base_url=os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
         statement_count_header=_bool("STATEMENT_COUNT_HEADER", False),
+        trusted_documents_dirs=_paths("TRUSTED_DOCUMENTS_DIRS", (REPO_ROOT / "tests" / "queries",)),
+        trusted_documents_only=_bool("TRUSTED_DOCUMENTS_ONLY", False),
+        compiled_documents=_bool("COMPILED_DOCUMENTS", True),
         trusted_proxies=tuple(
             p.strip() for p in os.environ.get("TRUSTED_PROXIES", "").split(",") if p.strip()
         ),
