@@ -290,7 +290,7 @@ def upgrade() -> None:
     op.execute(COUNT_FUNCTION)
     # Statistics for the new columns now. The rewritten table has no visibility map until it is
     # next vacuumed (VACUUM cannot run in the migration's transaction): until then the parts'
-    # index-only reads also visit the table (README, "Search at scale").
+    # index-only reads also visit the table (README, "Seeding at scale").
     op.execute("ANALYZE directory_entries")
 
 
