@@ -69,7 +69,16 @@ class DirectoryEntry(Base):
             "(kind = 'CUSTOMER') = (category IS NOT NULL)", name="category_only_for_customers"
         ),
         Index("uq_directory_entries_person", "business_id", "person_id", unique=True),
-        Index("ix_directory_entries_everyone", "business_id", "status", "name_key", "person_id"),
+        # Covering what a search filters on: a fragment matching much of the list is looked for
+        # in name order in the index alone.
+        Index(
+            "ix_directory_entries_everyone",
+            "business_id",
+            "status",
+            "name_key",
+            "person_id",
+            postgresql_include=["search_text", "number", *CATEGORY_COLUMNS],
+        ),
         _list_index("primary", "kind = 'CUSTOMER' AND category = 'PRIMARY'"),
         _list_index("lead", "kind = 'CUSTOMER' AND category = 'LEAD'"),
         _list_index("app_user", "kind = 'CUSTOMER' AND category = 'APP_USER'"),

@@ -16,7 +16,8 @@ them in name order (a Merge Append of ordered index scans, stopped at the page's
 The parts exclude each other, so they are combined with UNION ALL; each reads an index alone
 (what the category filter needs is included), the page's other columns are read for its rows
 only, and the capped count reads the same parts and stops at the cap. The whole-name prefix
-indexes of 0002 are dropped.
+indexes of 0002 are dropped, and the list's name-order index now covers what a search filters
+on, so that a fragment matching much of the list is looked for in that index alone.
 
 Revision ID: 0006
 Revises: 0004
@@ -125,11 +126,19 @@ INDEXES = {
     ),
 }
 
-# 0002's whole-name prefix indexes: no statement reads them any more.
+# 0002's indexes this revision replaces: the whole-name prefix indexes, which no statement reads
+# any more, and the list's name order, which now covers what a search filters on (a fragment
+# matching a large part of the list is looked for in name order, in the index alone).
 REPLACED_INDEXES = {
     "ix_directory_entries_first_key": "(business_id, status, first_key)",
     "ix_directory_entries_last_key": "(business_id, status, last_key)",
+    "ix_directory_entries_everyone": "(business_id, status, name_key, person_id)",
 }
+COVERING_LIST_INDEX = (
+    "CREATE INDEX ix_directory_entries_everyone ON directory_entries"
+    " (business_id, status, name_key, person_id)"
+    f" INCLUDE (search_text, number, {CATEGORY_COLUMNS})"
+)
 
 # Business, tab and category: every directory statement starts here.
 SCOPE = """d.business_id = v_business
@@ -211,13 +220,18 @@ def _page_statements(direction: str) -> tuple[str, str]:
         ) AS page
         JOIN directory_entries d ON d.business_id = v_business AND d.person_id = page.person_id
         ORDER BY {order("page")};"""
+    # A fragment read in name order is filtered in the covering list index, not the table.
     without_prefix = f"""
         RETURN QUERY
         SELECT d.person_id, d.kind::text, d.customer_id, d.name_key::text
-        FROM directory_entries d
-        WHERE {SCOPE}{KEYSET}{WITHOUT_PREFIX}
-        ORDER BY {order("d")}
-        LIMIT p_limit;"""
+        FROM (
+            SELECT d.name_key, d.person_id FROM directory_entries d
+            WHERE {SCOPE}{KEYSET}{WITHOUT_PREFIX}
+            ORDER BY {order("d")}
+            LIMIT p_limit
+        ) AS page
+        JOIN directory_entries d ON d.business_id = v_business AND d.person_id = page.person_id
+        ORDER BY {order("page")};"""
     return with_prefix, without_prefix
 
 
@@ -286,6 +300,7 @@ def upgrade() -> None:
         op.execute(f"CREATE INDEX {name} ON directory_entries {columns}{where}")
     for name in REPLACED_INDEXES:
         op.execute(f"DROP INDEX {name}")
+    op.execute(COVERING_LIST_INDEX)
     op.execute(PAGE_FUNCTION)
     op.execute(COUNT_FUNCTION)
     # Statistics for the new columns now. The rewritten table has no visibility map until it is
@@ -297,6 +312,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute(_or_replace(DIRECTORY.PAGE_FUNCTION))
     op.execute(_or_replace(DIRECTORY.COUNT_FUNCTION))
+    op.execute("DROP INDEX ix_directory_entries_everyone")
     for name, columns in REPLACED_INDEXES.items():
         op.execute(f"CREATE INDEX {name} ON directory_entries {columns}")
     for name in INDEXES:
