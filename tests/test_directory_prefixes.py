@@ -10,18 +10,7 @@ import pytest
 
 from tests import factories
 from tests.conftest import Api
-
-PEOPLE = """
-query People($status: PersonStatus, $category: DirectoryCategory, $search: String,
-             $order: SortOrder, $first: Int, $after: String, $last: Int, $before: String) {
-  people(status: $status, category: $category, search: $search, order: $order,
-         first: $first, after: $after, last: $last, before: $before) {
-    totalCount totalCountIsExact
-    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-    edges { node { id } }
-  }
-}
-"""
+from tests.test_directory import PEOPLE
 
 # Several words per name, accents, one-letter words, and names that share their first letters
 # across first and last names (so one person can match two ways and must still come once).

@@ -140,15 +140,9 @@ COVERING_LIST_INDEX = (
     f" INCLUDE (search_text, number, {CATEGORY_COLUMNS})"
 )
 
-# Business, tab and category: every directory statement starts here.
-SCOPE = """d.business_id = v_business
-    AND d.status = p_status
-    AND (p_category = 'EVERYONE'
-         OR (p_category = 'PRIMARY' AND d.kind = 'CUSTOMER' AND d.category = 'PRIMARY')
-         OR (p_category = 'LEAD' AND d.kind = 'CUSTOMER' AND d.category = 'LEAD')
-         OR (p_category = 'APP_USER' AND d.kind = 'CUSTOMER' AND d.category = 'APP_USER')
-         OR (p_category = 'PARTICIPANT' AND d.is_participant)
-         OR (p_category = 'ADDITIONAL_USER' AND d.kind = 'ADDITIONAL_USER'))"""
+# Business, tab and category: every directory statement starts here (0002's filter up to its
+# search conditions, so that the category rules stay those of 0002).
+SCOPE = DIRECTORY.FILTER[: DIRECTORY.FILTER.index("\n    AND (\n        (v_prefix IS NULL")].strip()
 
 KEYSET = """
     AND (p_lower_key IS NULL OR (d.name_key, d.person_id) > (p_lower_key, p_lower_id))
