@@ -10,12 +10,27 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, String, text
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Computed,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, folded, tenant_fk
 from models.people import EMAIL_LENGTH, MOBILE_DIGITS, MOBILE_LENGTH, NAME_LENGTH
+
+FIRST_KEY = "immutable_unaccent(lower(first_name))"
+# The first word after the first word of the last name and of the first name ("Ní Bhriain").
+EXTRA_WORD = "coalesce((directory_further_words(first_name, last_name))[1], '')"
+CATEGORY_COLUMNS = ["kind", "category", "is_participant"]
 
 
 def _list_index(name: str, where: str) -> Index:
@@ -26,6 +41,19 @@ def _list_index(name: str, where: str) -> Index:
         "name_key",
         "person_id",
         postgresql_where=text(where),
+    )
+
+
+def _prefix_index(column: str, include: list[str]) -> Index:
+    return Index(
+        f"ix_directory_entries_{column}",
+        "business_id",
+        "status",
+        column,
+        "name_key",
+        "person_id",
+        postgresql_include=include,
+        postgresql_where=text(f"{column} <> ''") if column.startswith("extra") else None,
     )
 
 
@@ -41,14 +69,43 @@ class DirectoryEntry(Base):
             "(kind = 'CUSTOMER') = (category IS NOT NULL)", name="category_only_for_customers"
         ),
         Index("uq_directory_entries_person", "business_id", "person_id", unique=True),
-        Index("ix_directory_entries_everyone", "business_id", "status", "name_key", "person_id"),
+        # Covering what a search filters on: a fragment matching much of the list is looked for
+        # in name order in the index alone.
+        Index(
+            "ix_directory_entries_everyone",
+            "business_id",
+            "status",
+            "name_key",
+            "person_id",
+            postgresql_include=["search_text", "number", *CATEGORY_COLUMNS],
+        ),
         _list_index("primary", "kind = 'CUSTOMER' AND category = 'PRIMARY'"),
         _list_index("lead", "kind = 'CUSTOMER' AND category = 'LEAD'"),
         _list_index("app_user", "kind = 'CUSTOMER' AND category = 'APP_USER'"),
         _list_index("participant", "is_participant"),
         _list_index("additional_user", "kind = 'ADDITIONAL_USER'"),
-        Index("ix_directory_entries_first_key", "business_id", "status", "first_key"),
-        Index("ix_directory_entries_last_key", "business_id", "status", "last_key"),
+        # Ordered access for 1- and 2-character terms (migration 0006): each index holds what
+        # the category filter needs, so a search reads it alone.
+        _prefix_index("first_prefix1", include=CATEGORY_COLUMNS),
+        _prefix_index("first_prefix2", include=CATEGORY_COLUMNS),
+        _prefix_index("extra_prefix1", include=["first_prefix1", *CATEGORY_COLUMNS]),
+        _prefix_index("extra_prefix2", include=["first_prefix2", *CATEGORY_COLUMNS]),
+        Index(
+            "ix_directory_entries_more_words",
+            "business_id",
+            "status",
+            "name_key",
+            "person_id",
+            postgresql_include=[
+                "more_prefixes",
+                "first_prefix1",
+                "first_prefix2",
+                "extra_prefix1",
+                "extra_prefix2",
+                *CATEGORY_COLUMNS,
+            ],
+            postgresql_where=text("cardinality(more_prefixes) > 0"),
+        ),
         Index("ix_directory_entries_number", "business_id", "number"),
         Index("ix_directory_entries_customer", "business_id", "customer_id"),
         Index(
@@ -85,5 +142,24 @@ class DirectoryEntry(Base):
             "first_name || ' ' || last_name || ' ' || coalesce(email, '') || ' ' || "
             + MOBILE_DIGITS
         ),
+        nullable=False,
+    )
+    # Search keys for 1- and 2-character terms: the first name's first word, the name's first
+    # further word, and the prefixes of any words after that.
+    first_prefix1: Mapped[str] = mapped_column(
+        String, Computed(f"left({FIRST_KEY}, 1)", persisted=True), nullable=False
+    )
+    first_prefix2: Mapped[str] = mapped_column(
+        String, Computed(f"left({FIRST_KEY}, 2)", persisted=True), nullable=False
+    )
+    extra_prefix1: Mapped[str] = mapped_column(
+        String, Computed(f"left({EXTRA_WORD}, 1)", persisted=True), nullable=False
+    )
+    extra_prefix2: Mapped[str] = mapped_column(
+        String, Computed(f"left({EXTRA_WORD}, 2)", persisted=True), nullable=False
+    )
+    more_prefixes: Mapped[list[str]] = mapped_column(
+        ARRAY(Text),
+        Computed("directory_more_prefixes(first_name, last_name)", persisted=True),
         nullable=False,
     )

@@ -16,7 +16,7 @@ query People($status: PersonStatus, $category: DirectoryCategory, $search: Strin
          first: $first, after: $after, last: $last, before: $before) {
     totalCount totalCountIsExact
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-    edges { node { __typename fullName kind categories status customer { fullName } } }
+    edges { node { __typename id fullName kind categories status customer { fullName } } }
   }
 }
 """

@@ -58,6 +58,7 @@ async def test_fragment_and_prefix_searches_use_indexes_after_plans_are_cached(
                 rare = await service.fetch(SEARCH, ["jon29"])  # a rare fragment: trigram
                 common = await service.fetch(SEARCH, ["smi"])  # a common one: the name order
                 prefix = await service.fetch(SEARCH, ["zz"])  # a prefix with no match
+                initial = await service.fetch(SEARCH, ["j"])  # one letter: Jon… by first name
         await service.execute("SELECT pg_stat_force_next_flush()")
         after = await _scans(observer)
     finally:
@@ -65,9 +66,10 @@ async def test_fragment_and_prefix_searches_use_indexes_after_plans_are_cached(
         await observer.close()
 
     # Jon29, Jon299 and Jon2909 … Jon2999; Smith and Goldsmith are a fifth of everyone.
-    assert len(rare) == 12 and len(common) == 21 and prefix == []
+    assert len(rare) == 12 and len(common) == 21 and prefix == [] and len(initial) == 21
     used = {name: after[name] - before.get(name, 0) for name in after}
     assert used["ix_directory_entries_search_trgm"] >= 12, used
     assert used["ix_directory_entries_everyone"] >= 12, used
-    prefix_scans = used["ix_directory_entries_first_key"] + used["ix_directory_entries_last_key"]
-    assert prefix_scans >= 12, used
+    # Each word of a name has its own name-ordered index for 1- and 2-character terms.
+    for index in ("first_prefix1", "first_prefix2", "extra_prefix2", "more_words"):
+        assert used[f"ix_directory_entries_{index}"] >= 12, used
