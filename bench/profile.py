@@ -6,6 +6,12 @@ The customers are drawn from those holding at least `--min-rows` rows in every t
 tab of every request has a full first page. The scale seeder gives the heaviest 0.5% of its
 primary customers a sixteenth of each table; `--history 80` gives them 10 or more rows in every
 tab (questionnaire responses, the thinnest tab, average about 14 there).
+
+The client is aiohttp (keep-alive), not httpx: on this 2-core machine the client competes with
+the service and PostgreSQL for the cores, and httpx spent several times aiohttp's CPU per
+request. Each concurrency also reports the service process's own CPU time per request
+(`server_cpu_ms_per_request`, from /proc), which a loaded machine disturbs much less than the
+latencies.
 """
 
 from __future__ import annotations
@@ -18,11 +24,19 @@ import time
 import uuid
 from typing import Any
 
+import aiohttp
 import asyncpg
-import httpx
 import orjson
 
-from bench.harness import SCALE_SLUG, RunningService, client, scale_database, service, summary
+from bench.harness import (
+    SCALE_SLUG,
+    RunningService,
+    cpu_seconds,
+    light_client,
+    scale_database,
+    service,
+    summary,
+)
 from server.database_setup import asyncpg_url
 from server.settings import REPO_ROOT
 
@@ -75,20 +89,26 @@ async def customers_with_full_tabs(admin_url: str, min_rows: int) -> list[uuid.U
         await conn.close()
 
 
-async def _one(http: httpx.AsyncClient, customer_id: uuid.UUID) -> tuple[float, int]:
+async def _one(http: aiohttp.ClientSession, customer_id: uuid.UUID) -> tuple[float, int]:
+    payload = orjson.dumps({"query": QUERY, "variables": {"id": str(customer_id)}})
     started = time.perf_counter()
-    response = await http.post(
-        "/graphql", json={"query": QUERY, "variables": {"id": str(customer_id)}}
-    )
+    async with http.post(
+        "/graphql", data=payload, headers={"Content-Type": "application/json"}
+    ) as response:
+        content = await response.read()
     elapsed = (time.perf_counter() - started) * 1000
-    body = orjson.loads(response.content)
-    if response.status_code != 200 or body.get("errors") or not body["data"]["customer"]:
-        raise RuntimeError(f"query failed: {response.status_code} {body.get('errors')}")
+    body = orjson.loads(content)
+    if response.status != 200 or body.get("errors") or not body["data"]["customer"]:
+        raise RuntimeError(f"query failed: {response.status} {body.get('errors')}")
     return elapsed, int(response.headers.get("x-sql-statements", "-1"))
 
 
 async def _run_at(
-    http: httpx.AsyncClient, customers: list[uuid.UUID], concurrency: int, seconds: float
+    http: aiohttp.ClientSession,
+    customers: list[uuid.UUID],
+    concurrency: int,
+    seconds: float,
+    server_pid: int,
 ) -> dict[str, Any]:
     samples: list[float] = []
     statements: list[int] = []
@@ -101,12 +121,14 @@ async def _run_at(
             samples.append(elapsed)
             statements.append(count)
 
-    started = time.perf_counter()
+    started, server_cpu = time.perf_counter(), cpu_seconds(server_pid)
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     wall = time.perf_counter() - started
+    server_cpu = cpu_seconds(server_pid) - server_cpu
     return {
         **summary(samples),
         "rps": round(len(samples) / wall, 1),
+        "server_cpu_ms_per_request": round(server_cpu * 1000 / max(1, len(samples)), 2),
         "sql_statements_per_request": sorted(set(statements)),
     }
 
@@ -119,11 +141,11 @@ async def run(
     warmup: int,
 ) -> dict[str, Any]:
     results: dict[str, Any] = {}
-    async with client(running) as http:
+    async with light_client(running) as http:
         for customer_id in random.Random(0).choices(customers, k=warmup):
             await _one(http, customer_id)  # caches, prepared statements, buffers
         for concurrency in concurrencies:
-            result = await _run_at(http, customers, concurrency, seconds)
+            result = await _run_at(http, customers, concurrency, seconds, running.pid)
             results[f"concurrency_{concurrency}"] = result
             print(f"concurrency {concurrency}: {result}", flush=True)
     return results
