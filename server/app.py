@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -165,6 +166,21 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"status": "ok", "migration": current})
 
 
+# A request allocates tens of thousands of short-lived objects (rows, types, results), so with
+# the default first threshold (700) collections run dozens of times per request and promote the
+# request's live objects towards the oldest generation, whose full collections walk every object.
+GC_THRESHOLDS = (20_000, 20, 20)
+
+
+def settle_garbage_collector() -> None:
+    """Move what the process has built so far (schema, SQLAlchemy, libraries: about 160,000
+    objects that live as long as the process) out of the collector's sight, and collect the
+    young generation less often. Full collections then walk only what requests left behind."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def service_url(settings: Settings) -> str:
     return settings.app_database_url or with_user(settings.database_url, SERVICE_ROLE)
 
@@ -189,6 +205,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
         app.state.tokens = tokens
         # One Stripe client (one connection pool) per process, for requests and the reconciler.
         app.state.stripe = StripeGateway.from_settings(settings)
+        settle_garbage_collector()
         try:
             async with background_worker(db, settings, app.state.stripe):
                 yield
