@@ -20,7 +20,6 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
-    get_named_type,
     is_leaf_type,
 )
 from graphql.pyutils import Path, Undefined
@@ -50,10 +49,11 @@ def _plain_leaf(field: GraphQLField) -> tuple[str, Any, bool] | None:
     # Strawberry marks the resolver it generates for a field without resolver or extensions.
     if definition is None or not getattr(field.resolve, "_is_default", False):
         return None
-    named = get_named_type(field.type)
-    if not is_leaf_type(named) or field.args:
+    non_null = isinstance(field.type, GraphQLNonNull)
+    leaf = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+    if not is_leaf_type(leaf) or field.args:  # lists are not leaves, even of scalars
         return None
-    return definition.python_name, named, isinstance(field.type, GraphQLNonNull)
+    return definition.python_name, leaf, non_null
 
 
 class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):

@@ -175,7 +175,8 @@ GC_THRESHOLDS = (20_000, 20, 20)
 def settle_garbage_collector() -> None:
     """Move what the process has built so far (schema, SQLAlchemy, libraries: about 160,000
     objects that live as long as the process) out of the collector's sight, and collect the
-    young generation less often. Full collections then walk only what requests left behind."""
+    young generation less often. Full collections then walk only what requests left behind.
+    For the serving process only (`serve`), just before it starts serving."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
@@ -205,7 +206,6 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
         app.state.tokens = tokens
         # One Stripe client (one connection pool) per process, for requests and the reconciler.
         app.state.stripe = StripeGateway.from_settings(settings)
-        settle_garbage_collector()
         try:
             async with background_worker(db, settings, app.state.stripe):
                 yield
