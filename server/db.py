@@ -212,23 +212,6 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
-    async def token_version(
-        self, role: str, business_id: uuid.UUID, subject_id: uuid.UUID
-    ) -> int | None:
-        """The subject's current token version, or None when they may not sign in (unknown,
-        archived, access disabled). One round trip, outside any tenant transaction."""
-        async with self.engine.connect() as conn:
-            raw = await conn.get_raw_connection()
-            driver = raw.driver_connection
-            assert driver is not None
-            version = await driver.fetchval(
-                f"SELECT current_token_version($1, $2, $3) {UNCOUNTED_MARKER}",
-                role,
-                business_id,
-                subject_id,
-            )
-            return int(version) if version is not None else None
-
     def reader(self, business_id: uuid.UUID, counter: StatementCounter) -> ReadTransaction:
         return ReadTransaction(self.engine, business_id, counter)
 
