@@ -23,12 +23,20 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import aiohttp
 import asyncpg
-import httpx
 import orjson
 
 from bench import postgraphile_peer
-from bench.harness import SCALE_SLUG, RunningService, client, scale_database, service, summary
+from bench.harness import (
+    SCALE_SLUG,
+    RunningService,
+    cpu_seconds,
+    light_client,
+    scale_database,
+    service,
+    summary,
+)
 from bench.pg_counter import counting_relay
 from server.database_setup import asyncpg_url
 from server.settings import REPO_ROOT, Settings
@@ -92,6 +100,8 @@ class Target:
     body: Callable[[uuid.UUID], dict[str, Any]]
     # The customer object in a successful answer (None when missing).
     customer: Callable[[dict[str, Any]], Any]
+    # The serving process, for its CPU time per request (None: not measured).
+    pid: int | None = None
 
 
 def subgraph_target(name: str, running: RunningService) -> Target:
@@ -101,6 +111,7 @@ def subgraph_target(name: str, running: RunningService) -> Target:
         headers={"Authorization": f"Bearer {running.token}"},
         body=lambda customer_id: {"query": QUERY, "variables": {"id": str(customer_id)}},
         customer=lambda data: data["customer"],
+        pid=running.pid,
     )
 
 
@@ -118,19 +129,22 @@ def postgraphile_target(url: str) -> Target:
 
 
 async def _one(
-    http: httpx.AsyncClient, target: Target, customer_id: uuid.UUID
+    http: aiohttp.ClientSession, target: Target, customer_id: uuid.UUID
 ) -> tuple[float, int]:
+    payload = orjson.dumps(target.body(customer_id))
+    headers = {**target.headers, "Content-Type": "application/json"}
     started = time.perf_counter()
-    response = await http.post(target.url, json=target.body(customer_id), headers=target.headers)
+    async with http.post(target.url, data=payload, headers=headers) as response:
+        content = await response.read()
     elapsed = (time.perf_counter() - started) * 1000
-    body = orjson.loads(response.content)
-    if response.status_code != 200 or body.get("errors") or not target.customer(body["data"]):
-        raise RuntimeError(f"{target.name} failed: {response.status_code} {body.get('errors')}")
+    body = orjson.loads(content)
+    if response.status != 200 or body.get("errors") or not target.customer(body["data"]):
+        raise RuntimeError(f"{target.name} failed: {response.status} {body.get('errors')}")
     return elapsed, int(response.headers.get("x-sql-statements", "-1"))
 
 
 async def _run_at(
-    http: httpx.AsyncClient,
+    http: aiohttp.ClientSession,
     target: Target,
     customers: list[uuid.UUID],
     concurrency: int,
@@ -147,14 +161,16 @@ async def _run_at(
             samples.append(elapsed)
             statements.append(count)
 
+    cpu_before = cpu_seconds(target.pid) if target.pid else None
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     wall = time.perf_counter() - started
-    return {
-        **summary(samples),
-        "rps": round(len(samples) / wall, 1),
-        "sql_statements_per_request": sorted(set(statements)),
-    }
+    result: dict[str, Any] = {**summary(samples), "rps": round(len(samples) / wall, 1)}
+    if target.pid and cpu_before is not None:
+        cpu = cpu_seconds(target.pid) - cpu_before
+        result["server_cpu_ms_per_request"] = round(cpu * 1000 / max(1, len(samples)), 2)
+    result["sql_statements_per_request"] = sorted(set(statements))
+    return result
 
 
 async def run(
@@ -165,7 +181,7 @@ async def run(
     warmup: int,
 ) -> dict[str, Any]:
     results: dict[str, Any] = {}
-    async with client() as http:
+    async with light_client() as http:
         for customer_id in random.Random(0).choices(customers, k=warmup):
             await _one(http, target, customer_id)  # caches, prepared statements, buffers
         for concurrency in concurrencies:
@@ -235,7 +251,7 @@ def postgraphile_statements(database_url: str, customers: list[uuid.UUID]) -> fl
             target = postgraphile_target(url)
 
             async def calibrate() -> int:
-                async with client() as http:
+                async with light_client() as http:
                     await _one(http, target, customers[0])
                     before = found["count"].executed
                     for customer_id in customers:

@@ -13,8 +13,10 @@ from strawberry.federation.schema import FederationAny
 from strawberry.federation.schema import Schema as FederationSchema
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
+from strawberry.types.graphql import OperationType
 
 from schema.errors import ApiError, ErrorCode
+from schema.execution import LeanExecutionContext, mark_plain_leaves
 from schema.mutation import Mutation
 from schema.people import AdditionalUser, Customer, Participant
 from schema.permissions import authenticated_viewer
@@ -30,7 +32,18 @@ MAX_BATCHED_OPERATIONS = 10
 
 class CloseSnapshot(SchemaExtension):
     """Ends the request's read transaction when the operation is done (HTTP or direct), and
-    reports the statement count when asked to."""
+    reports the statement count when asked to. A mutation ends it before it starts: the snapshot
+    opened with the token check would be stale after the write, and a mutation takes its own
+    connection, never a second one while holding the first."""
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        context = self.execution_context.context
+        if (
+            isinstance(context, Context)
+            and self.execution_context.operation_type is OperationType.MUTATION
+        ):
+            await context.fresh_snapshot()
+        yield
 
     async def on_operation(self) -> AsyncIterator[None]:
         yield
@@ -102,4 +115,6 @@ schema = SubgraphSchema(
     federation_version=FEDERATION_VERSION,
     extensions=[CloseSnapshot, ParserCache, ValidationCache],
     config=StrawberryConfig(batching_config={"max_operations": MAX_BATCHED_OPERATIONS}),
+    execution_context_class=LeanExecutionContext,
 )
+mark_plain_leaves(schema._schema)

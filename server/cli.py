@@ -121,7 +121,7 @@ def cmd_token(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
-    from server.app import create_app
+    from server.app import create_app, settle_garbage_collector
     from server.migrate import upgrade
 
     with database(settings) as s:
@@ -143,7 +143,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         config = uvicorn.Config(
             create_app(s), host=s.host, port=s.port, log_level="info", lifespan="on"
         )
-        uvicorn.Server(config).run()
+        server = uvicorn.Server(config)
+        settle_garbage_collector()
+        server.run()
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:

@@ -32,8 +32,14 @@ class Context:
     tokens: TokenService | None = None
     request: Any = None
     response: Any = None
+    # Who the token claims to be, before its version is checked (server/app.py).
+    claimed_viewer: Viewer | None = None
     _reader: ReadTransaction | None = None
     _loaders: Loaders | None = None
+
+    def use_reader(self, reader: ReadTransaction) -> None:
+        """Adopt a snapshot already opened for this request (with the token check)."""
+        self._reader = reader
 
     @property
     def reader(self) -> ReadTransaction:

@@ -76,17 +76,60 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 
 
 def sqlstate_of(error: BaseException) -> str | None:
-    """The SQLSTATE of a database error raised through SQLAlchemy and asyncpg, if any."""
+    """The SQLSTATE of a database error raised through SQLAlchemy or by asyncpg, if any."""
     orig = getattr(error, "orig", None)
-    for candidate in (orig, getattr(orig, "__cause__", None), error.__cause__):
+    for candidate in (error, orig, getattr(orig, "__cause__", None), error.__cause__):
         code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
         if code:
             return str(code)
     return None
 
 
+# The snapshot opens in one round trip: BEGIN and the tenant setting go as one simple-protocol
+# message. The values are spliced in as literals, which is safe only because they are a UUID's
+# text form (hex digits and dashes), a role name from `Role` and an integer.
+BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+# When the request's token is checked in the same message, the tenant value becomes 'revoked'
+# unless the subject's current token version is the token's, and casting set_config's result to
+# uuid then fails with invalid_text_representation: the transaction aborts before any read.
+TOKEN_REFUSED_SQLSTATE = "22P02"
+
+
+def _begin_snapshot_sql(business_id: uuid.UUID, token: TokenClaim | None) -> str:
+    tenant = f"'{uuid.UUID(str(business_id))}'"
+    if token is None:
+        value = tenant
+    else:
+        role = token.role
+        if not role.isidentifier():
+            raise ValueError(f"unexpected role {role!r}")
+        subject = uuid.UUID(str(token.subject_id))
+        value = (
+            f"CASE WHEN current_token_version('{role}', {tenant}::uuid, '{subject}'::uuid) "
+            f"IS NOT DISTINCT FROM {int(token.version)} THEN {tenant} ELSE 'revoked' END"
+        )
+    return (
+        f"{BEGIN_SNAPSHOT}; "
+        f"SELECT set_config('app.business_id', {value}, true)::uuid {UNCOUNTED_MARKER}"
+    )
+
+
+@dataclass(frozen=True)
+class TokenClaim:
+    """What a bearer token claims, to be checked against the database as the snapshot opens."""
+
+    role: str
+    subject_id: uuid.UUID
+    version: int
+
+
+class TokenRefused(Exception):
+    """The token's version is not the subject's current one (revoked, archived, no access)."""
+
+
 class ReadTransaction:
-    """The request's one read-only snapshot, opened on first use."""
+    """The request's one read-only snapshot, opened on first use (or at once, when it also
+    checks the request's token)."""
 
     def __init__(
         self, engine: AsyncEngine, business_id: uuid.UUID, counter: StatementCounter
@@ -97,21 +140,35 @@ class ReadTransaction:
         self._conn: AsyncConnection | None = None
         self._lock = asyncio.Lock()
 
+    async def open(self, token: TokenClaim | None = None) -> None:
+        """BEGIN, the tenant setting and (given a token) its version check, in one round trip.
+        Raises TokenRefused, having released the connection, when the check fails."""
+        conn = await self._engine.connect()
+        try:
+            # The transaction is begun by hand below, so SQLAlchemy must not send its own BEGIN.
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            driver = await _driver(conn)
+            try:
+                await driver.execute(_begin_snapshot_sql(self._business_id, token))
+            except Exception as error:
+                if token is not None and sqlstate_of(error) == TOKEN_REFUSED_SQLSTATE:
+                    await _end(conn)
+                    raise TokenRefused from None
+                raise
+            conn.sync_connection.info["statement_counter"] = self._counter  # type: ignore[union-attr]
+        except TokenRefused:
+            await conn.close()
+            raise
+        except BaseException:
+            await conn.invalidate()
+            await conn.close()
+            raise
+        self._conn = conn
+
     async def _connection(self) -> AsyncConnection:
         if self._conn is None:
-            conn = await self._engine.connect()
-            try:
-                # The asyncpg dialect opens the transaction itself on first execute; these
-                # options make that BEGIN a read-only, repeatable-read one.
-                await conn.execution_options(
-                    isolation_level="REPEATABLE READ", postgresql_readonly=True
-                )
-                conn.sync_connection.info["statement_counter"] = self._counter  # type: ignore[union-attr]
-                await conn.execute(SET_TENANT, {"business_id": str(self._business_id)})
-            except BaseException:
-                await conn.close()
-                raise
-            self._conn = conn
+            await self.open()
+        assert self._conn is not None
         return self._conn
 
     async def execute(self, statement: Executable, params: Any = None) -> Result[Any]:
@@ -124,11 +181,29 @@ class ReadTransaction:
         if self._conn is None:
             return
         conn, self._conn = self._conn, None
+        conn.sync_connection.info.pop("statement_counter", None)  # type: ignore[union-attr]
         try:
-            await conn.rollback()
+            await _end(conn)
+        except BaseException:
+            # Never hand the pool a connection whose transaction state is unknown.
+            await conn.invalidate()
+            raise
         finally:
-            conn.sync_connection.info.pop("statement_counter", None)  # type: ignore[union-attr]
             await conn.close()
+
+
+async def _driver(conn: AsyncConnection) -> Any:
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    return driver
+
+
+async def _end(conn: AsyncConnection) -> None:
+    """Roll back the hand-begun transaction (the pool would not: it did not begin it)."""
+    driver = await _driver(conn)
+    if driver.is_in_transaction():
+        await driver.execute("ROLLBACK")
 
 
 class Database:
@@ -137,25 +212,20 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
-    async def token_version(
-        self, role: str, business_id: uuid.UUID, subject_id: uuid.UUID
-    ) -> int | None:
-        """The subject's current token version, or None when they may not sign in (unknown,
-        archived, access disabled). One round trip, outside any tenant transaction."""
-        async with self.engine.connect() as conn:
-            raw = await conn.get_raw_connection()
-            driver = raw.driver_connection
-            assert driver is not None
-            version = await driver.fetchval(
-                f"SELECT current_token_version($1, $2, $3) {UNCOUNTED_MARKER}",
-                role,
-                business_id,
-                subject_id,
-            )
-            return int(version) if version is not None else None
-
     def reader(self, business_id: uuid.UUID, counter: StatementCounter) -> ReadTransaction:
         return ReadTransaction(self.engine, business_id, counter)
+
+    async def checked_reader(
+        self, business_id: uuid.UUID, token: TokenClaim, counter: StatementCounter
+    ) -> ReadTransaction | None:
+        """The request's snapshot, opened together with the check of its token's version (one
+        round trip for both); None when the token is refused."""
+        reader = ReadTransaction(self.engine, business_id, counter)
+        try:
+            await reader.open(token)
+        except TokenRefused:
+            return None
+        return reader
 
     @asynccontextmanager
     async def transaction(
