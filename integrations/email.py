@@ -19,12 +19,12 @@ import re
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr, parseaddr
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 MERGE_FIELDS: Final = (
     "first_name",
@@ -245,6 +245,7 @@ class Links(Protocol):
 
 UNSUBSCRIBE = "unsubscribe"
 SET_PASSWORD = "set-password"
+EXPORT = "export"
 
 
 @dataclass(frozen=True)
@@ -257,6 +258,8 @@ class LinkClaims:
     # The person's token version when the link was made: a set-password link is spent once
     # the version moves on (setting a password bumps it).
     token_version: int | None
+    # What else the link stands for (an export's selection); empty for email links.
+    data: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _b64(raw: bytes) -> str:
@@ -268,11 +271,12 @@ def _unb64(text: str) -> bytes:
 
 
 class SignedLinks:
-    """Links carrying an HMAC-signed token: `{base}/unsubscribe?token=...` (valid a year) and
-    `{base}/set-password?token=...` (valid a week). The routes that receive them call
-    `verify`."""
+    """Links carrying an HMAC-signed token: `{base}/unsubscribe?token=...` (valid a year),
+    `{base}/set-password?token=...` (valid a week) and `{base}/exports/people.csv?token=...`
+    (a staff member's CSV download, valid 15 minutes). The routes that receive them call
+    `verify` with the purpose they serve, so a token made for one cannot open another."""
 
-    LIFETIMES: Final = {UNSUBSCRIBE: 365 * 86400, SET_PASSWORD: 7 * 86400}
+    LIFETIMES: Final = {UNSUBSCRIBE: 365 * 86400, SET_PASSWORD: 7 * 86400, EXPORT: 15 * 60}
 
     def __init__(self, base_url: str, secret: str) -> None:
         if not secret:
@@ -281,15 +285,23 @@ class SignedLinks:
         self._key = hashlib.sha256(b"customer-subgraph links\x00" + secret.encode()).digest()
 
     def _token(
-        self, purpose: str, business_id: uuid.UUID, person_id: uuid.UUID, version: int | None
+        self,
+        purpose: str,
+        business_id: uuid.UUID,
+        person_id: uuid.UUID,
+        version: int | None,
+        data: Mapping[str, Any] | None = None,
+        expires: int | None = None,
     ) -> str:
-        claims = {
+        claims: dict[str, Any] = {
             "p": purpose,
             "b": str(business_id),
             "s": str(person_id),
             "v": version,
-            "e": int(time.time()) + self.LIFETIMES[purpose],
+            "e": expires if expires is not None else int(time.time()) + self.LIFETIMES[purpose],
         }
+        if data is not None:
+            claims["d"] = dict(data)
         body = _b64(json.dumps(claims, separators=(",", ":")).encode())
         signature = _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest())
         return f"{body}.{signature}"
@@ -304,22 +316,42 @@ class SignedLinks:
         token = self._token(SET_PASSWORD, business_id, person_id, token_version)
         return f"{self.base_url}/set-password?token={token}"
 
+    def export_url(
+        self,
+        business_id: uuid.UUID,
+        staff_id: uuid.UUID,
+        token_version: int,
+        data: Mapping[str, Any],
+    ) -> tuple[str, datetime]:
+        """A CSV download link for a staff member (bound to their token version, so it dies
+        with their tokens) and the moment it expires."""
+        expires = int(time.time()) + self.LIFETIMES[EXPORT]
+        token = self._token(EXPORT, business_id, staff_id, token_version, data, expires)
+        return f"{self.base_url}/exports/people.csv?token={token}", datetime.fromtimestamp(
+            expires, UTC
+        )
+
     def verify(self, token: str, purpose: str) -> LinkClaims | None:
         """The claims of a genuine, unexpired token made for `purpose`; otherwise None."""
         body, _, signature = token.partition(".")
         expected = _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest())
-        if not signature or not hmac.compare_digest(signature, expected):
+        # Bytes: a tampered token may carry characters `compare_digest` refuses as text.
+        if not signature or not hmac.compare_digest(signature.encode(), expected.encode()):
             return None
         try:
             claims = json.loads(_unb64(body))
+            data = claims.get("d", {})
+            if not isinstance(data, dict):
+                return None
             found = LinkClaims(
                 purpose=str(claims["p"]),
                 business_id=uuid.UUID(claims["b"]),
                 person_id=uuid.UUID(claims["s"]),
                 token_version=None if claims["v"] is None else int(claims["v"]),
+                data=data,
             )
             expires = int(claims["e"])
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             return None
         if found.purpose != purpose or expires < time.time():
             return None

@@ -22,6 +22,7 @@ from server import auth
 from server.context import Context
 from server.database_setup import SERVICE_ROLE, with_user
 from server.db import Database, create_engine
+from server.exports import export_endpoint
 from server.jobs import background_worker
 from server.migrate import head_revision
 from server.settings import Settings
@@ -149,6 +150,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/webhooks/stripe", stripe_webhook_endpoint(settings), methods=["POST"]),
+            Route("/exports/people.csv", export_endpoint(settings), methods=["GET"]),
         ],
         lifespan=lifespan,
     )
