@@ -10,11 +10,10 @@ behind up to 100 selected people (resolved when the link is made, 16 bytes each)
 (tab, category, raw search text; applied when the file is downloaded). No table is needed and
 nothing is left behind when a link expires.
 
-One row per booking, appointment, pass, video, subscription, payment and succeeded refund of the
-selected accounts (a selected participant or additional user stands for their customer's account,
-where their history lives). Refunds are their own lines with a negative amount, so that summing
-the amounts of PAYMENT and REFUND lines gives the money kept; payment and booking lines also show
-their refunded total.
+One row per booking, appointment, pass, video, subscription and payment of the selected accounts
+(a selected participant or additional user stands for their customer's account, where their
+history lives). Refunds are not lines of their own: payment and booking lines show their refunded
+total, and a payment's state says whether it was partly or fully refunded.
 
 Order: for up to 1,000 selected people, account by account (in selection or list order), each
 account's rows by date; a larger filter selection is read in one pass over the business's history
@@ -23,7 +22,7 @@ and comes grouped by kind, unsorted within (a sort would cost more than the expo
 Formats: moments are ISO 8601 in the business's time zone, to the second, with their UTC offset
 (`2026-06-10 14:30:00+01`; the Excel-friendly file gives the local wall-clock time, which
 spreadsheets read as a date-time); local dates (pass validity, subscription dates) are
-`YYYY-MM-DD`; money is a decimal number in major units (`-12.50`) beside its currency. Text cells
+`YYYY-MM-DD`; money is a decimal number in major units (`12.50`) beside its currency. Text cells
 that a spreadsheet would run as a formula get a leading apostrophe, in SQL, so the COPY still
 streams; numeric cells are never touched.
 """
@@ -278,21 +277,6 @@ _KINDS: Final[tuple[tuple[str, str, dict[str, str]], ...]] = (
             "refunded_amount": _money("h.refunded_amount", "h.currency"),
         },
     ),
-    (
-        # Only money that went back: pending and failed refunds moved nothing.
-        "REFUND",
-        """refunds h
-           JOIN payments pm ON pm.business_id = h.business_id AND pm.id = h.payment_id""",
-        {
-            "item": "pm.description",
-            "at": "h.created_at",
-            "state": "h.status",
-            "payment_method": "pm.method",
-            "amount": _money("h.amount", "h.currency", sign="-"),
-            "currency": "h.currency",
-            "where": "AND h.status = 'SUCCEEDED'",
-        },
-    ),
 )
 # Typed empties, so that the branches of the UNION agree.
 _CELLS: Final = {
@@ -323,7 +307,7 @@ def _history(business: str, condition: str) -> str:
             SELECT {order} AS kind_order, '{kind}'::text AS kind, h.number, h.customer_id,
                    h.customer_name, h.participant_name, {values["at"]} AS at, {cells}
             FROM {source}
-            WHERE h.business_id = {business} AND {condition} {values.get("where", "")}""")
+            WHERE h.business_id = {business} AND {condition}""")
     return " UNION ALL ".join(branches)
 
 

@@ -156,22 +156,43 @@ def compose(
 ) -> Rendered:
     """The email for one recipient: the template with the whitelisted values merged in and,
     for marketing, an unsubscribe link."""
-    unsubscribe = set_password = ""
+    values = recipient_values(
+        template.fields,
+        recipient,
+        business_id=business_id,
+        business=business,
+        links=links,
+        unsubscribe=purpose == MARKETING,
+    )
+    return template.render(values, unsubscribe_footer=purpose == MARKETING)
+
+
+def recipient_values(
+    fields: frozenset[str],
+    recipient: Recipient,
+    *,
+    business_id: uuid.UUID,
+    business: str,
+    links: Links | None,
+    unsubscribe: bool = False,
+) -> dict[str, str]:
+    """The merge values of one recipient for a template using `fields`; links are signed only
+    when used (an unsubscribe link also when `unsubscribe` asks for one)."""
+    unsubscribe_url = set_password_url = ""
     if links is not None:
-        if purpose == MARKETING or "unsubscribe_url" in template.fields:
-            unsubscribe = links.unsubscribe_url(business_id, recipient.person_id)
-        if "set_password_url" in template.fields:
-            set_password = links.set_password_url(
+        if unsubscribe or "unsubscribe_url" in fields:
+            unsubscribe_url = links.unsubscribe_url(business_id, recipient.person_id)
+        if "set_password_url" in fields:
+            set_password_url = links.set_password_url(
                 business_id, recipient.person_id, recipient.token_version
             )
-    values = merge_values(
+    return merge_values(
         first_name=recipient.first_name,
         last_name=recipient.last_name,
         business_name=business,
-        unsubscribe_url=unsubscribe,
-        set_password_url=set_password,
+        unsubscribe_url=unsubscribe_url,
+        set_password_url=set_password_url,
     )
-    return template.render(values, unsubscribe_footer=purpose == MARKETING)
 
 
 @dataclass(frozen=True)

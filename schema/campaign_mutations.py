@@ -17,10 +17,9 @@ from resolvers.account_history import Actor
 from resolvers.jobs import job_by_id
 from resolvers.mutations import run
 from schema.campaigns import CampaignAudience, audience_or_none, parse_audience_id
-from schema.customer_mutations import SelectionArg
+from schema.customer_mutations import SelectionArg, empty_selection, parse_selection
 from schema.errors import ErrorCode, UserError, UserFacingError, user_error
 from schema.jobs import Job
-from schema.messaging import empty_selection, parse_selection
 from schema.permissions import IsStaff, authenticated_viewer
 from server.context import Context
 from server.jobs import campaign_audiences as audience_job

@@ -4,6 +4,8 @@ delete, for one person or a selection. Staff only."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import strawberry
@@ -153,6 +155,41 @@ IdArg = Annotated[strawberry.ID, strawberry.argument(description="The person's i
 SelectionArg = Annotated[
     PeopleSelectionInput, strawberry.argument(description="Who the action is for.")
 ]
+
+
+@dataclass(frozen=True)
+class Selected:
+    """A checked selection: distinct ids in order, or a directory filter with its search as
+    typed."""
+
+    ids: list[uuid.UUID] | None
+    filter: DirectoryFilter | None
+    raw_search: str | None
+
+
+def parse_selection(selection: PeopleSelectionInput) -> Selected:
+    """Exactly one of ids (at most 100, valid UUIDs; top-level errors otherwise) and filter."""
+    if (selection.ids is None) == (selection.filter is None):
+        raise ApiError(
+            ErrorCode.INVALID_ARGUMENT,
+            "Select people either by `ids` or by `filter`, not both.",
+            "selection",
+        )
+    if selection.ids is not None:
+        return Selected(selected_ids([str(i) for i in selection.ids], "selection.ids"), None, None)
+    assert selection.filter is not None
+    chosen = DirectoryFilter(
+        status=selection.filter.status.name,
+        category=selection.filter.category.name,
+        search=parse_search(selection.filter.search),
+    )
+    return Selected(None, chosen, selection.filter.search)
+
+
+def empty_selection(selected: Selected) -> list[UserError]:
+    if selected.ids is not None and not selected.ids:
+        return [user_error(ErrorCode.REQUIRED, "selection.ids", "Select at least one person.")]
+    return []
 
 
 def _parse(value: str, field: str) -> uuid.UUID | None:
@@ -402,42 +439,59 @@ class CustomerMutations:
         return await _selection(info, selection, "delete", delete)
 
 
-async def _selection(
-    info: Info[Context, Any], selection: PeopleSelectionInput, action: str, apply: Any
+# Queues the job for a filter selection: (conn, business, filter, search as typed, staff id).
+JobEnqueuer = Callable[
+    [AsyncConnection, uuid.UUID, DirectoryFilter, str | None, uuid.UUID | None],
+    Awaitable[uuid.UUID],
+]
+
+
+async def selection_action(
+    info: Info[Context, Any], selection: PeopleSelectionInput, apply: Any, enqueue: JobEnqueuer
 ) -> BulkActionPayload:
-    """Ids are handled now, one result each; a filter becomes a tracked background job."""
-    if (selection.ids is None) == (selection.filter is None):
-        raise ApiError(
-            ErrorCode.INVALID_ARGUMENT,
-            "Select people either by `ids` or by `filter`, not both.",
-            "selection",
-        )
-    if selection.ids is not None:
-        return await _bulk(info, selection.ids, apply)
-    assert selection.filter is not None
-    chosen = DirectoryFilter(
-        status=selection.filter.status.name,
-        category=selection.filter.category.name,
-        search=parse_search(selection.filter.search),
-    )
+    """Ids are handled now with `apply`, one result each; a filter becomes a tracked background
+    job that `enqueue` queues."""
+    selected = parse_selection(selection)
+    if selected.ids is not None:
+        return await _bulk(info, selection.ids or [], apply)
+    assert selected.filter is not None
+    chosen = selected.filter
     viewer = info.context.viewer
     assert viewer is not None
 
     async def work(conn: AsyncConnection, actor: Actor) -> uuid.UUID:
-        return await people_lifecycle.enqueue_lifecycle(
-            conn,
-            business_id=viewer.business_id,
-            action=action,
-            selection=chosen,
-            raw_search=selection.filter.search if selection.filter else None,
-            created_by_staff_id=viewer.subject_id if viewer.is_staff else None,
-        )
+        staff_id = viewer.subject_id if viewer.is_staff else None
+        return await enqueue(conn, viewer.business_id, chosen, selected.raw_search, staff_id)
 
     job_id, errors = await run(info.context, work)
     view = await job_by_id(info.context.reader, viewer.business_id, job_id) if job_id else None
     return BulkActionPayload(
         results=[], job=Job.from_view(view) if view is not None else None, errors=errors
     )
+
+
+async def _selection(
+    info: Info[Context, Any], selection: PeopleSelectionInput, action: str, apply: Any
+) -> BulkActionPayload:
+    """Archive, activate or delete a selection."""
+
+    async def enqueue(
+        conn: AsyncConnection,
+        business_id: uuid.UUID,
+        chosen: DirectoryFilter,
+        raw_search: str | None,
+        staff_id: uuid.UUID | None,
+    ) -> uuid.UUID:
+        return await people_lifecycle.enqueue_lifecycle(
+            conn,
+            business_id=business_id,
+            action=action,
+            selection=chosen,
+            raw_search=raw_search,
+            created_by_staff_id=staff_id,
+        )
+
+    return await selection_action(info, selection, apply, enqueue)
 
 
 async def _single(

@@ -10,9 +10,8 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.export import ExportFilter, export_link
-from schema.customer_mutations import SelectionArg
+from schema.customer_mutations import SelectionArg, parse_selection
 from schema.errors import UserError
-from schema.messaging import parse_selection
 from schema.permissions import IsStaff
 from server.context import Context
 
@@ -49,8 +48,8 @@ ExcelArg = Annotated[
 class ExportMutations:
     @strawberry.mutation(
         description="A CSV of the registration and payment history of the selected people: "
-        "one line per booking, appointment, pass, video, subscription, payment and refund "
-        "(a negative amount) of their accounts (a participant or additional user stands for "
+        "one line per booking, appointment, pass, video, subscription and payment (with its "
+        "refunded amount) of their accounts (a participant or additional user stands for "
         "their customer's account), with the customer, participant, dates in the business's "
         "time zone, amounts and states. Answers a signed link, valid 15 minutes, that streams "
         "the file (a whole tab works); it stops working early if the staff member's tokens are "

@@ -9,7 +9,6 @@ log. Portal access for ids is changed at once, one result per person; for a filt
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from enum import Enum
 from typing import Annotated, Any
 
@@ -21,12 +20,17 @@ from integrations.email import SUBJECT_MAX, URL_FIELDS, Template, TemplateError
 from resolvers import account_emails, outbox
 from resolvers.account_history import Actor
 from resolvers.app_access import set_app_access
-from resolvers.directory import parse_search
 from resolvers.jobs import job_by_id
 from resolvers.mutations import run
-from resolvers.selection import DirectoryFilter, selected_ids
-from schema.customer_mutations import BulkActionPayload, PeopleSelectionInput, SelectionArg, _bulk
-from schema.errors import ApiError, ErrorCode, UserError, user_error
+from resolvers.selection import DirectoryFilter
+from schema.customer_mutations import (
+    BulkActionPayload,
+    SelectionArg,
+    empty_selection,
+    parse_selection,
+    selection_action,
+)
+from schema.errors import ErrorCode, UserError, user_error
 from schema.jobs import Job
 from schema.permissions import IsStaff
 from schema.profile import MessagePurpose
@@ -36,41 +40,6 @@ from server.jobs import messages
 from server.jobs.bulk_email import BulkEmail, enqueue_bulk_email
 
 EMAIL_BODY_MAX = 100_000
-
-
-@dataclass(frozen=True)
-class Selected:
-    """A checked selection: distinct ids in order, or a directory filter with its search as
-    typed."""
-
-    ids: list[uuid.UUID] | None
-    filter: DirectoryFilter | None
-    raw_search: str | None
-
-
-def parse_selection(selection: PeopleSelectionInput) -> Selected:
-    """Exactly one of ids (at most 100, valid UUIDs; top-level errors otherwise) and filter."""
-    if (selection.ids is None) == (selection.filter is None):
-        raise ApiError(
-            ErrorCode.INVALID_ARGUMENT,
-            "Select people either by `ids` or by `filter`, not both.",
-            "selection",
-        )
-    if selection.ids is not None:
-        return Selected(selected_ids([str(i) for i in selection.ids], "selection.ids"), None, None)
-    assert selection.filter is not None
-    chosen = DirectoryFilter(
-        status=selection.filter.status.name,
-        category=selection.filter.category.name,
-        search=parse_search(selection.filter.search),
-    )
-    return Selected(None, chosen, selection.filter.search)
-
-
-def empty_selection(selected: Selected) -> list[UserError]:
-    if selected.ids is not None and not selected.ids:
-        return [user_error(ErrorCode.REQUIRED, "selection.ids", "Select at least one person.")]
-    return []
 
 
 @strawberry.enum(
@@ -271,34 +240,29 @@ class MessagingMutations:
             bool, strawberry.argument(description="True to allow portal login, false to stop it.")
         ],
     ) -> BulkActionPayload:
-        selected = parse_selection(selection)
-        if selected.ids is not None:
+        async def apply(
+            conn: AsyncConnection,
+            actor: Actor,
+            business_id: uuid.UUID,
+            person_id: uuid.UUID,
+            field: str,
+        ) -> None:
+            await set_app_access(conn, actor, business_id, person_id, enabled, field)
 
-            async def apply(
-                conn: AsyncConnection,
-                actor: Actor,
-                business_id: uuid.UUID,
-                person_id: uuid.UUID,
-                field: str,
-            ) -> None:
-                await set_app_access(conn, actor, business_id, person_id, enabled, field)
-
-            return await _bulk(info, list(selection.ids or []), apply)
-        viewer = info.context.viewer
-        assert viewer is not None and selected.filter is not None
-        chosen = selected.filter
-
-        async def work(conn: AsyncConnection, actor: Actor) -> uuid.UUID:
+        async def enqueue(
+            conn: AsyncConnection,
+            business_id: uuid.UUID,
+            chosen: DirectoryFilter,
+            raw_search: str | None,
+            staff_id: uuid.UUID | None,
+        ) -> uuid.UUID:
             return await app_access_job.enqueue_app_access(
                 conn,
-                business_id=viewer.business_id,
+                business_id=business_id,
                 enabled=enabled,
                 selection=chosen,
-                raw_search=selected.raw_search,
-                created_by_staff_id=viewer.subject_id,
+                raw_search=raw_search,
+                created_by_staff_id=staff_id,
             )
 
-        job_id, errors = await run(info.context, work)
-        view = await job_by_id(info.context.reader, viewer.business_id, job_id) if job_id else None
-        job = Job.from_view(view) if view is not None else None
-        return BulkActionPayload(results=[], job=job, errors=errors)
+        return await selection_action(info, selection, apply, enqueue)

@@ -5,6 +5,7 @@ with a result per person, each message kept in the customer's communication log.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,6 +18,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from integrations.sms import provider_from_settings
 from resolvers.outbox import NO_CONSENT as NO_EMAIL_CONSENT
 from server.app import create_app
 from server.auth import TokenService
@@ -251,15 +253,26 @@ async def test_a_filter_selection_is_expanded_by_the_job(
 
 
 @pytest.fixture
-async def twilio(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeTwilio]:
+async def twilio() -> AsyncIterator[FakeTwilio]:
     async with fake_twilio() as fake:
-        monkeypatch.setenv("SMS_PROVIDER", "twilio")
-        monkeypatch.setenv("TWILIO_ACCOUNT_SID", ACCOUNT_SID)
-        monkeypatch.setenv("TWILIO_AUTH_TOKEN", AUTH_TOKEN)
-        monkeypatch.setenv("TWILIO_FROM", SENDER)
-        monkeypatch.setenv("TWILIO_API_BASE", fake.url)
-        monkeypatch.setenv("SMS_TIMEOUT_S", "5")
         yield fake
+
+
+@pytest.fixture
+def twilio_worker(
+    twilio: FakeTwilio, settings: Settings, make_worker: Callable[..., Worker]
+) -> Callable[[], Worker]:
+    """Workers whose texts go to the stand-in, chosen by settings as in production."""
+    chosen = replace(
+        settings,
+        sms_provider="twilio",
+        twilio_account_sid=ACCOUNT_SID,
+        twilio_auth_token=AUTH_TOKEN,
+        twilio_from=SENDER,
+        twilio_api_base=twilio.url,
+        sms_timeout_s=5.0,
+    )
+    return lambda: make_worker(sms=functools.partial(provider_from_settings, chosen))
 
 
 async def test_texts_go_through_twilio_once_each_and_are_logged(
@@ -268,7 +281,7 @@ async def test_texts_go_through_twilio_once_each_and_are_logged(
     two_businesses: Businesses,
     people: People,
     twilio: FakeTwilio,
-    make_worker: Callable[..., Worker],
+    twilio_worker: Callable[[], Worker],
 ) -> None:
     mine, _ = two_businesses
     p = people
@@ -282,8 +295,8 @@ async def test_texts_go_through_twilio_once_each_and_are_logged(
         api, token, ids(p.ada, p.bo, p.alex, refused, p.theirs, p.ada), channel="SMS"
     )
     assert queued["job"]["kind"] == "bulk_sms"
-    await drain(make_worker())
-    await drain(make_worker())
+    await drain(twilio_worker())
+    await drain(twilio_worker())
 
     twilio_reason = (
         "Twilio refused the message: Attempt to send to unsubscribed recipient (Twilio error 21610)"
@@ -330,7 +343,7 @@ async def test_marketing_texts_skip_people_without_consent(
     owner: factories.Owner,
     two_businesses: Businesses,
     twilio: FakeTwilio,
-    make_worker: Callable[..., Worker],
+    twilio_worker: Callable[[], Worker],
 ) -> None:
     mine, _ = two_businesses
     yes = await factories.customer(
@@ -341,7 +354,7 @@ async def test_marketing_texts_skip_people_without_consent(
     queued = await send_message(
         api, token, ids(yes, no), body="Spring sale!", channel="SMS", purpose="MARKETING"
     )
-    await drain(make_worker())
+    await drain(twilio_worker())
     assert await results(api, token, queued["job"]["id"]) == {
         yes["id"]: ("DONE", "Sent."),
         no["id"]: ("SKIPPED", NO_CONSENT),
@@ -354,7 +367,7 @@ async def test_a_worker_killed_while_texting_never_sends_anyone_twice(
     owner: factories.Owner,
     two_businesses: Businesses,
     twilio: FakeTwilio,
-    make_worker: Callable[..., Worker],
+    twilio_worker: Callable[[], Worker],
 ) -> None:
     mine, _ = two_businesses
     crowd = [
@@ -364,7 +377,7 @@ async def test_a_worker_killed_while_texting_never_sends_anyone_twice(
     twilio.by_number["+447700900101"] = Reply(hold=True)
     token = api.token(mine.id, "staff", mine.staff_id)
     queued = await send_message(api, token, ids(*crowd), channel="SMS")
-    worker = make_worker()
+    worker = twilio_worker()
 
     running = asyncio.create_task(worker.run_jobs_once())
     await asyncio.wait_for(twilio.held.wait(), 10)
@@ -397,10 +410,8 @@ async def test_texts_are_only_logged_unless_a_provider_is_configured(
     owner: factories.Owner,
     two_businesses: Businesses,
     people: People,
-    monkeypatch: pytest.MonkeyPatch,
     make_worker: Callable[..., Worker],
 ) -> None:
-    monkeypatch.delenv("SMS_PROVIDER", raising=False)
     mine, _ = two_businesses
     token = api.token(mine.id, "staff", mine.staff_id)
     queued = await send_message(api, token, ids(people.ada), channel="SMS")

@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, cast
 
-from sqlalchemy import Table, insert, text
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from integrations import sms
-from integrations.email import URL_FIELDS, Links, Template, TemplateError, merge_values
+from integrations.email import URL_FIELDS, Links, Template, TemplateError
 from models import Message
 from resolvers import outbox
 from resolvers.outbox import Recipient
@@ -38,7 +38,6 @@ from server.jobs.queue import DONE, ITEM_FAILED, PENDING, SKIPPED, JobError, enq
 from server.jobs.recipients import mobiles_of, unreachable
 from server.jobs.registry import JobRun, Outcome, PendingItem, mark_sending, settle
 from server.jobs.selection import FILTER_KEY, expand_payload_filter, filter_payload
-from server.settings import load_settings
 
 log = logging.getLogger(__name__)
 messages = cast(Table, Message.__table__)
@@ -56,18 +55,6 @@ SENT_MESSAGE: Final = "Sent."
 LOGGED_MESSAGE: Final = "Logged only (SMS_PROVIDER=log): no text left the service."
 # Texts sent between two commits: what a worker that dies can leave unaccounted for.
 SMS_PAGE_SIZE: Final = 20
-
-_CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
-_NEXT_ITEMS = text(
-    """
-    SELECT id, person_id, position FROM job_items
-    WHERE business_id = :business_id AND job_id = :job_id AND status = 'PENDING'
-      AND position > :after
-    ORDER BY position
-    LIMIT :size
-    FOR UPDATE
-    """
-)
 
 
 @dataclass(frozen=True)
@@ -133,33 +120,6 @@ async def enqueue_message(
     )
 
 
-def merged_text(
-    template: Template,
-    recipient: Recipient,
-    *,
-    business_id: uuid.UUID,
-    business: str,
-    links: Links | None,
-) -> str:
-    """The body for one person, with the whitelisted merge fields filled in."""
-    unsubscribe = set_password = ""
-    if links is not None:
-        if "unsubscribe_url" in template.fields:
-            unsubscribe = links.unsubscribe_url(business_id, recipient.person_id)
-        if "set_password_url" in template.fields:
-            set_password = links.set_password_url(
-                business_id, recipient.person_id, recipient.token_version
-            )
-    values = merge_values(
-        first_name=recipient.first_name,
-        last_name=recipient.last_name,
-        business_name=business,
-        unsubscribe_url=unsubscribe,
-        set_password_url=set_password,
-    )
-    return template.render_text(values)
-
-
 @dataclass(frozen=True)
 class Addressed:
     """One person of a page who can be reached, with their text, or why they are skipped."""
@@ -217,13 +177,14 @@ async def _address(
             skip = NO_CONSENT
         elif job.spec.channel == SMS and not mobile:
             skip = NO_MOBILE
-        body = merged_text(
-            job.template,
+        values = outbox.recipient_values(
+            job.template.fields,
             recipient,
             business_id=run.business_id,
             business=business,
             links=job.links,
         )
+        body = job.template.render_text(values)
         addressed.append(Addressed(item, recipient, body, mobile, skip))
     return list(refused.values()), addressed
 
@@ -284,16 +245,14 @@ async def handle_in_app(run: JobRun) -> None:
 # SMS
 
 
-async def handle_sms(run: JobRun, *, provider: sms.SmsProvider | None = None) -> None:
-    """Send the texts through `provider`, or the one SMS_PROVIDER names."""
+async def handle_sms(run: JobRun) -> None:
+    """Send the texts through the provider the worker's services make."""
     job = _job(run)
+    try:
+        provider = run.services.sms()
+    except sms.SmsConfigError as error:
+        raise JobError(str(error), retry=False) from error
     await expand_payload_filter(run)
-    owned = provider is None
-    if provider is None:
-        try:
-            provider = sms.provider_from_settings(load_settings())
-        except sms.SmsConfigError as error:
-            raise JobError(str(error), retry=False) from error
     try:
         after = 0
         while True:
@@ -307,22 +266,14 @@ async def handle_sms(run: JobRun, *, provider: sms.SmsProvider | None = None) ->
             if to_send:
                 await _send_page(run, job, provider, to_send)
     finally:
-        if owned:
-            await provider.aclose()
+        await provider.aclose()
 
 
 async def _sms_page(
     conn: AsyncConnection, *, run: JobRun, job: _Job, after: int
 ) -> tuple[int, list[Addressed]] | None:
     """Step 1: the next page's people; settles those who get no text, returns the others."""
-    # As in JobRun.for_each_page: a generic plan cannot see which items are still pending.
-    await conn.execute(_CUSTOM_PLANS)
-    await run.extend_lease(conn)
-    rows = await conn.execute(
-        _NEXT_ITEMS,
-        {"business_id": run.business_id, "job_id": run.id, "after": after, "size": SMS_PAGE_SIZE},
-    )
-    items = [PendingItem(r.id, r.person_id, int(r.position)) for r in rows]
+    items = await run.next_page(conn, after=after, size=SMS_PAGE_SIZE)
     if not items:
         return None
     outcomes, addressed = await _address(conn, run, job, items)
