@@ -423,6 +423,27 @@ async def test_texts_are_only_logged_unless_a_provider_is_configured(
     assert [(r["status"], r["status_reason"]) for r in rows] == [("SENT", LOGGED_MESSAGE)]
 
 
+async def test_texts_fail_their_job_when_the_configured_provider_cannot_work(
+    api: Api,
+    two_businesses: Businesses,
+    people: People,
+    settings: Settings,
+    make_worker: Callable[..., Worker],
+) -> None:
+    mine, _ = two_businesses
+    token = api.token(mine.id, "staff", mine.staff_id)
+    queued = await send_message(api, token, ids(people.ada), channel="SMS")
+    twilio_without_account = replace(settings, sms_provider="twilio", twilio_account_sid="")
+    await drain(make_worker(sms=functools.partial(provider_from_settings, twilio_without_account)))
+
+    job = await job_view(api, token, queued["job"]["id"])
+    assert job["status"] == "FAILED"
+    assert job["error"] == (
+        "SMS_PROVIDER=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM."
+    )
+    assert job["progress"]["failed"] == 1
+
+
 # Email
 
 

@@ -252,8 +252,8 @@ async def handle_sms(run: JobRun) -> None:
         provider = run.services.sms()
     except sms.SmsConfigError as error:
         raise JobError(str(error), retry=False) from error
-    await expand_payload_filter(run)
     try:
+        await expand_payload_filter(run)
         after = 0
         while True:
             step = functools.partial(_sms_page, run=run, job=job, after=after)
