@@ -5,9 +5,9 @@ memory sampled while the file streams. The last line is one JSON object.
 The selection is the Active tab, everyone: every active account's bookings, appointments,
 passes, videos, subscriptions and payments. The scale seeder gives about 14 such rows
 per customer (its other history is questionnaires, notes, messages and account history), so
-the default 75,000 customers give about 1.06 million rows (97% of them active). A larger scale business already in
-the database is reused as it is (the seeder's "reuse or seed"): the figure then covers more
-rows, which the JSON says.
+the default 75,000 customers (97% of them active) give about 1.06 million rows. A larger scale
+business already in the database is reused as it is (the seeder's "reuse or seed"): the figure
+then covers more rows, which the JSON says.
 """
 
 from __future__ import annotations
