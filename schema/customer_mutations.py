@@ -3,10 +3,11 @@ delete, for one person or a selection. Staff only."""
 
 from __future__ import annotations
 
+import functools
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -439,11 +440,19 @@ class CustomerMutations:
         return await _selection(info, selection, "delete", delete)
 
 
-# Queues the job for a filter selection: (conn, business, filter, search as typed, staff id).
-JobEnqueuer = Callable[
-    [AsyncConnection, uuid.UUID, DirectoryFilter, str | None, uuid.UUID | None],
-    Awaitable[uuid.UUID],
-]
+class JobEnqueuer(Protocol):
+    """Queues the job for a filter selection in the caller's transaction (the `enqueue_*`
+    functions of server/jobs, their own options bound with `functools.partial`)."""
+
+    def __call__(
+        self,
+        conn: AsyncConnection,
+        *,
+        business_id: uuid.UUID,
+        selection: DirectoryFilter,
+        raw_search: str | None,
+        created_by_staff_id: uuid.UUID | None,
+    ) -> Awaitable[uuid.UUID]: ...
 
 
 async def selection_action(
@@ -460,8 +469,13 @@ async def selection_action(
     assert viewer is not None
 
     async def work(conn: AsyncConnection, actor: Actor) -> uuid.UUID:
-        staff_id = viewer.subject_id if viewer.is_staff else None
-        return await enqueue(conn, viewer.business_id, chosen, selected.raw_search, staff_id)
+        return await enqueue(
+            conn,
+            business_id=viewer.business_id,
+            selection=chosen,
+            raw_search=selected.raw_search,
+            created_by_staff_id=viewer.subject_id if viewer.is_staff else None,
+        )
 
     job_id, errors = await run(info.context, work)
     view = await job_by_id(info.context.reader, viewer.business_id, job_id) if job_id else None
@@ -474,23 +488,7 @@ async def _selection(
     info: Info[Context, Any], selection: PeopleSelectionInput, action: str, apply: Any
 ) -> BulkActionPayload:
     """Archive, activate or delete a selection."""
-
-    async def enqueue(
-        conn: AsyncConnection,
-        business_id: uuid.UUID,
-        chosen: DirectoryFilter,
-        raw_search: str | None,
-        staff_id: uuid.UUID | None,
-    ) -> uuid.UUID:
-        return await people_lifecycle.enqueue_lifecycle(
-            conn,
-            business_id=business_id,
-            action=action,
-            selection=chosen,
-            raw_search=raw_search,
-            created_by_staff_id=staff_id,
-        )
-
+    enqueue = functools.partial(people_lifecycle.enqueue_lifecycle, action=action)
     return await selection_action(info, selection, apply, enqueue)
 
 

@@ -8,6 +8,7 @@ log. Portal access for ids is changed at once, one result per person; for a filt
 
 from __future__ import annotations
 
+import functools
 import uuid
 from enum import Enum
 from typing import Annotated, Any
@@ -22,7 +23,6 @@ from resolvers.account_history import Actor
 from resolvers.app_access import set_app_access
 from resolvers.jobs import job_by_id
 from resolvers.mutations import run
-from resolvers.selection import DirectoryFilter
 from schema.customer_mutations import (
     BulkActionPayload,
     SelectionArg,
@@ -249,20 +249,5 @@ class MessagingMutations:
         ) -> None:
             await set_app_access(conn, actor, business_id, person_id, enabled, field)
 
-        async def enqueue(
-            conn: AsyncConnection,
-            business_id: uuid.UUID,
-            chosen: DirectoryFilter,
-            raw_search: str | None,
-            staff_id: uuid.UUID | None,
-        ) -> uuid.UUID:
-            return await app_access_job.enqueue_app_access(
-                conn,
-                business_id=business_id,
-                enabled=enabled,
-                selection=chosen,
-                raw_search=raw_search,
-                created_by_staff_id=staff_id,
-            )
-
+        enqueue = functools.partial(app_access_job.enqueue_app_access, enabled=enabled)
         return await selection_action(info, selection, apply, enqueue)
