@@ -1,4 +1,4 @@
-"""`python -m bench <name> [options]`: search, profile (more to come: export)."""
+"""`python -m bench <name> [options]`: search, profile, export."""
 
 from __future__ import annotations
 
@@ -17,6 +17,10 @@ def main() -> None:
         from bench import profile
 
         profile.main(rest)
+    elif name == "export":
+        from bench import export
+
+        export.main(rest)
     else:
         sys.exit(f"Unknown benchmark {name!r}. " + (__doc__ or ""))
 

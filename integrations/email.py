@@ -19,12 +19,12 @@ import re
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr, parseaddr
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 MERGE_FIELDS: Final = (
     "first_name",
@@ -269,6 +269,9 @@ def email_digest(email: str) -> str:
     return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
 
 
+EXPORT = "export"
+
+
 @dataclass(frozen=True)
 class LinkClaims:
     """What a verified link says."""
@@ -281,6 +284,8 @@ class LinkClaims:
     token_version: int | None
     # For email verification: the digest of the address the link was sent to.
     email_digest: str | None = None
+    # What else the link stands for (an export's selection); empty for email links.
+    data: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _b64(raw: bytes) -> str:
@@ -294,15 +299,18 @@ def _unb64(text: str) -> bytes:
 class SignedLinks:
     """Links carrying an HMAC-signed token: `{base}/unsubscribe?token=...` (valid a year),
     `{base}/set-password?token=...` (valid a week), `{base}/reset-password?token=...` (valid
-    two hours) and `{base}/verify-email?token=...` (valid a week). The routes (or the portal pages)
-    that receive them call `verify`. Password links are spent once the person's token version
-    moves on, which setting a password does."""
+    two hours), `{base}/verify-email?token=...` (valid a week) and
+    `{base}/exports/people.csv?token=...` (a staff member's CSV download, valid 15 minutes). The
+    routes (or the portal pages) that receive them call `verify` with the purpose they serve, so
+    a token made for one cannot open another. Password links are spent once the person's token
+    version moves on, which setting a password does."""
 
     LIFETIMES: Final = {
         UNSUBSCRIBE: 365 * 86400,
         SET_PASSWORD: 7 * 86400,
         RESET_PASSWORD: 2 * 3600,
         VERIFY_EMAIL: 7 * 86400,
+        EXPORT: 15 * 60,
     }
 
     def __init__(self, base_url: str, secret: str) -> None:
@@ -317,17 +325,22 @@ class SignedLinks:
         business_id: uuid.UUID,
         person_id: uuid.UUID,
         version: int | None,
+        *,
         digest: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        expires: int | None = None,
     ) -> str:
-        claims = {
+        claims: dict[str, Any] = {
             "p": purpose,
             "b": str(business_id),
             "s": str(person_id),
             "v": version,
-            "e": int(time.time()) + self.LIFETIMES[purpose],
+            "e": expires if expires is not None else int(time.time()) + self.LIFETIMES[purpose],
         }
         if digest is not None:
             claims["m"] = digest
+        if data is not None:
+            claims["d"] = dict(data)
         body = _b64(json.dumps(claims, separators=(",", ":")).encode())
         signature = _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest())
         return f"{body}.{signature}"
@@ -349,26 +362,48 @@ class SignedLinks:
         return f"{self.base_url}/reset-password?token={token}"
 
     def verify_email_url(self, business_id: uuid.UUID, person_id: uuid.UUID, email: str) -> str:
-        token = self._token(VERIFY_EMAIL, business_id, person_id, None, email_digest(email))
+        token = self._token(VERIFY_EMAIL, business_id, person_id, None, digest=email_digest(email))
         return f"{self.base_url}/verify-email?token={token}"
+
+    def export_url(
+        self,
+        business_id: uuid.UUID,
+        staff_id: uuid.UUID,
+        token_version: int,
+        data: Mapping[str, Any],
+    ) -> tuple[str, datetime]:
+        """A CSV download link for a staff member (bound to their token version, so it dies
+        with their tokens) and the moment it expires."""
+        expires = int(time.time()) + self.LIFETIMES[EXPORT]
+        token = self._token(
+            EXPORT, business_id, staff_id, token_version, data=data, expires=expires
+        )
+        return f"{self.base_url}/exports/people.csv?token={token}", datetime.fromtimestamp(
+            expires, UTC
+        )
 
     def verify(self, token: str, purpose: str) -> LinkClaims | None:
         """The claims of a genuine, unexpired token made for `purpose`; otherwise None."""
         body, _, signature = token.partition(".")
         expected = _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest())
-        if not signature or not hmac.compare_digest(signature, expected):
+        # Bytes: a tampered token may carry characters `compare_digest` refuses as text.
+        if not signature or not hmac.compare_digest(signature.encode(), expected.encode()):
             return None
         try:
             claims = json.loads(_unb64(body))
+            data = claims.get("d", {})
+            if not isinstance(data, dict):
+                return None
             found = LinkClaims(
                 purpose=str(claims["p"]),
                 business_id=uuid.UUID(claims["b"]),
                 person_id=uuid.UUID(claims["s"]),
                 token_version=None if claims["v"] is None else int(claims["v"]),
                 email_digest=None if claims.get("m") is None else str(claims["m"]),
+                data=data,
             )
             expires = int(claims["e"])
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             return None
         if found.purpose != purpose or expires < time.time():
             return None

@@ -3,6 +3,7 @@ them all on `Base.metadata` (what Alembic compares against)."""
 
 from models.base import Base
 from models.business import Business, NumberCounter, StaffUser
+from models.campaigns import CampaignAudience, CampaignAudienceMember
 from models.catalog import (
     Event,
     Facilitator,
@@ -48,6 +49,8 @@ __all__ = [
     "Base",
     "Booking",
     "Business",
+    "CampaignAudience",
+    "CampaignAudienceMember",
     "ConsentRecord",
     "Customer",
     "CustomerPass",

@@ -3,6 +3,9 @@ section and the lifecycle table say.
 
 Everything of A that makes up the account moves to B by re-pointing `customer_id`: participants,
 additional users, every kind of history, notes, payments, refunds, messages and consent records.
+A's email campaign memberships move too, except where B is already in that audience (one
+membership each, never two) or B cannot be emailed marketing (no consent, no email): B's consent
+wins, as for the rest of B's contact details, and those memberships of A are dropped.
 Name snapshots on history rows stay as they were (they record history). The category triggers
 recompute both customers and the directory triggers re-list the moved participants and additional
 users under B, all in the merge's transaction.
@@ -74,6 +77,8 @@ class MergeCounts:
     refunds: int
     messages: int
     consent_records: int
+    # Only those that move: not A's memberships of audiences B is already in.
+    campaign_memberships: int
 
     def as_dict(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -128,11 +133,12 @@ async def merge(
             user_error(ErrorCode.INVALID, "target", "A customer cannot be merged into itself.")
         )
     source, target = await _customers(conn, source_id, target_id, lock=not dry_run)
-    moved = await _counts(conn, source.id)
+    moved = await _counts(conn, source.id, target)
     kept = await _kept(conn, source)
     conflicts = await _conflicts(conn, source, target, kept)
     if not dry_run:
         await _move(conn, source.id, target.id, target_has_self=await _has_self(conn, target.id))
+        await _move_campaign_memberships(conn, source.id, target)
         await _retire(conn, source.id, target.id)
         await _write_history(conn, actor, business_id, source, target, moved)
     return MergePlan(source.id, target.id, moved, kept, tuple(conflicts), applied=not dry_run)
@@ -188,14 +194,34 @@ async def _customers(
     return source, target
 
 
-async def _counts(conn: AsyncConnection, source_id: uuid.UUID) -> MergeCounts:
-    """One statement: how many rows of each kind A has."""
+# A's memberships of audiences B is not in yet (all of them go when B cannot take marketing).
+_MOVING_MEMBERSHIPS = """
+    FROM campaign_audience_members m
+    WHERE m.customer_id = :a AND :reachable AND NOT EXISTS (
+        SELECT 1 FROM campaign_audience_members t
+        WHERE t.audience_id = m.audience_id AND t.customer_id = :b)"""
+
+
+def _marketing_reachable(target: Row[Any]) -> bool:
+    """Whether B may be in a campaign audience (the rule adding people applies)."""
+    return bool(target.marketing_consent) and target.email is not None
+
+
+async def _counts(conn: AsyncConnection, source_id: uuid.UUID, target: Row[Any]) -> MergeCounts:
+    """One statement: how many rows of each kind move from A."""
     columns = ", ".join(
         f"(SELECT count(*) FROM {table} WHERE customer_id = :a) AS {name}"
         for name, table in MOVED_TABLES
     )
-    row = (await conn.execute(text(f"SELECT {columns}"), {"a": source_id})).one()
-    return MergeCounts(**{name: int(getattr(row, name)) for name, _ in MOVED_TABLES})
+    columns += f", (SELECT count(*) {_MOVING_MEMBERSHIPS}) AS campaign_memberships"
+    row = (
+        await conn.execute(
+            text(f"SELECT {columns}"),
+            {"a": source_id, "b": target.id, "reachable": _marketing_reachable(target)},
+        )
+    ).one()
+    counts = {name: int(getattr(row, name)) for name, _ in MOVED_TABLES}
+    return MergeCounts(**counts, campaign_memberships=int(row.campaign_memberships))
 
 
 async def _kept(conn: AsyncConnection, source: Row[Any]) -> Kept:
@@ -389,6 +415,25 @@ async def _move(
     )
     for _, table in MOVED_TABLES[1:]:
         await conn.execute(text(f"UPDATE {table} SET customer_id = :b WHERE customer_id = :a"), ids)
+
+
+async def _move_campaign_memberships(
+    conn: AsyncConnection, source_id: uuid.UUID, target: Row[Any]
+) -> None:
+    """A's memberships that B can take move to B; the rest (duplicates, or all when B has not
+    agreed to marketing) are dropped. B is locked, so no one adds B to an audience meanwhile
+    (adding a member takes a key-share lock on the customer through its foreign key)."""
+    ids = {"a": source_id, "b": target.id, "reachable": _marketing_reachable(target)}
+    await conn.execute(
+        text(
+            "UPDATE campaign_audience_members SET customer_id = :b WHERE id IN"
+            f" (SELECT m.id {_MOVING_MEMBERSHIPS})"
+        ),
+        ids,
+    )
+    await conn.execute(
+        text("DELETE FROM campaign_audience_members WHERE customer_id = :a"), {"a": source_id}
+    )
 
 
 async def _retire(conn: AsyncConnection, source_id: uuid.UUID, target_id: uuid.UUID) -> None:

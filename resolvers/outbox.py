@@ -156,27 +156,48 @@ def compose(
 ) -> Rendered:
     """The email for one recipient: the template with the whitelisted values merged in and,
     for marketing, an unsubscribe link."""
-    unsubscribe = set_password = reset_password = verify_email = ""
+    values = recipient_values(
+        template.fields,
+        recipient,
+        business_id=business_id,
+        business=business,
+        links=links,
+        unsubscribe=purpose == MARKETING,
+    )
+    return template.render(values, unsubscribe_footer=purpose == MARKETING)
+
+
+def recipient_values(
+    fields: frozenset[str],
+    recipient: Recipient,
+    *,
+    business_id: uuid.UUID,
+    business: str,
+    links: Links | None,
+    unsubscribe: bool = False,
+) -> dict[str, str]:
+    """The merge values of one recipient for a template using `fields`; links are signed only
+    when used (an unsubscribe link also when `unsubscribe` asks for one)."""
+    unsubscribe_url = set_password_url = reset_password_url = verify_email_url = ""
     if links is not None:
         person, version = recipient.person_id, recipient.token_version
-        if purpose == MARKETING or "unsubscribe_url" in template.fields:
-            unsubscribe = links.unsubscribe_url(business_id, person)
-        if "set_password_url" in template.fields:
-            set_password = links.set_password_url(business_id, person, version)
-        if "reset_password_url" in template.fields:
-            reset_password = links.reset_password_url(business_id, person, version)
-        if "verify_email_url" in template.fields and recipient.email:
-            verify_email = links.verify_email_url(business_id, person, recipient.email)
-    values = merge_values(
+        if unsubscribe or "unsubscribe_url" in fields:
+            unsubscribe_url = links.unsubscribe_url(business_id, person)
+        if "set_password_url" in fields:
+            set_password_url = links.set_password_url(business_id, person, version)
+        if "reset_password_url" in fields:
+            reset_password_url = links.reset_password_url(business_id, person, version)
+        if "verify_email_url" in fields and recipient.email:
+            verify_email_url = links.verify_email_url(business_id, person, recipient.email)
+    return merge_values(
         first_name=recipient.first_name,
         last_name=recipient.last_name,
         business_name=business,
-        unsubscribe_url=unsubscribe,
-        set_password_url=set_password,
-        reset_password_url=reset_password,
-        verify_email_url=verify_email,
+        unsubscribe_url=unsubscribe_url,
+        set_password_url=set_password_url,
+        reset_password_url=reset_password_url,
+        verify_email_url=verify_email_url,
     )
-    return template.render(values, unsubscribe_footer=purpose == MARKETING)
 
 
 @dataclass(frozen=True)

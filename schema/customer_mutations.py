@@ -3,8 +3,11 @@ delete, for one person or a selection. Staff only."""
 
 from __future__ import annotations
 
+import functools
 import uuid
-from typing import Annotated, Any
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Annotated, Any, Protocol
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -153,6 +156,41 @@ IdArg = Annotated[strawberry.ID, strawberry.argument(description="The person's i
 SelectionArg = Annotated[
     PeopleSelectionInput, strawberry.argument(description="Who the action is for.")
 ]
+
+
+@dataclass(frozen=True)
+class Selected:
+    """A checked selection: distinct ids in order, or a directory filter with its search as
+    typed."""
+
+    ids: list[uuid.UUID] | None
+    filter: DirectoryFilter | None
+    raw_search: str | None
+
+
+def parse_selection(selection: PeopleSelectionInput) -> Selected:
+    """Exactly one of ids (at most 100, valid UUIDs; top-level errors otherwise) and filter."""
+    if (selection.ids is None) == (selection.filter is None):
+        raise ApiError(
+            ErrorCode.INVALID_ARGUMENT,
+            "Select people either by `ids` or by `filter`, not both.",
+            "selection",
+        )
+    if selection.ids is not None:
+        return Selected(selected_ids([str(i) for i in selection.ids], "selection.ids"), None, None)
+    assert selection.filter is not None
+    chosen = DirectoryFilter(
+        status=selection.filter.status.name,
+        category=selection.filter.category.name,
+        search=parse_search(selection.filter.search),
+    )
+    return Selected(None, chosen, selection.filter.search)
+
+
+def empty_selection(selected: Selected) -> list[UserError]:
+    if selected.ids is not None and not selected.ids:
+        return [user_error(ErrorCode.REQUIRED, "selection.ids", "Select at least one person.")]
+    return []
 
 
 def _parse(value: str, field: str) -> uuid.UUID | None:
@@ -402,34 +440,40 @@ class CustomerMutations:
         return await _selection(info, selection, "delete", delete)
 
 
-async def _selection(
-    info: Info[Context, Any], selection: PeopleSelectionInput, action: str, apply: Any
+class JobEnqueuer(Protocol):
+    """Queues the job for a filter selection in the caller's transaction (the `enqueue_*`
+    functions of server/jobs, their own options bound with `functools.partial`)."""
+
+    def __call__(
+        self,
+        conn: AsyncConnection,
+        *,
+        business_id: uuid.UUID,
+        selection: DirectoryFilter,
+        raw_search: str | None,
+        created_by_staff_id: uuid.UUID | None,
+    ) -> Awaitable[uuid.UUID]: ...
+
+
+async def selection_action(
+    info: Info[Context, Any], selection: PeopleSelectionInput, apply: Any, enqueue: JobEnqueuer
 ) -> BulkActionPayload:
-    """Ids are handled now, one result each; a filter becomes a tracked background job."""
-    if (selection.ids is None) == (selection.filter is None):
-        raise ApiError(
-            ErrorCode.INVALID_ARGUMENT,
-            "Select people either by `ids` or by `filter`, not both.",
-            "selection",
-        )
-    if selection.ids is not None:
-        return await _bulk(info, selection.ids, apply)
-    assert selection.filter is not None
-    chosen = DirectoryFilter(
-        status=selection.filter.status.name,
-        category=selection.filter.category.name,
-        search=parse_search(selection.filter.search),
-    )
+    """Ids are handled now with `apply`, one result each; a filter becomes a tracked background
+    job that `enqueue` queues."""
+    selected = parse_selection(selection)
+    if selected.ids is not None:
+        return await _bulk(info, selection.ids or [], apply)
+    assert selected.filter is not None
+    chosen = selected.filter
     viewer = info.context.viewer
     assert viewer is not None
 
     async def work(conn: AsyncConnection, actor: Actor) -> uuid.UUID:
-        return await people_lifecycle.enqueue_lifecycle(
+        return await enqueue(
             conn,
             business_id=viewer.business_id,
-            action=action,
             selection=chosen,
-            raw_search=selection.filter.search if selection.filter else None,
+            raw_search=selected.raw_search,
             created_by_staff_id=viewer.subject_id if viewer.is_staff else None,
         )
 
@@ -438,6 +482,14 @@ async def _selection(
     return BulkActionPayload(
         results=[], job=Job.from_view(view) if view is not None else None, errors=errors
     )
+
+
+async def _selection(
+    info: Info[Context, Any], selection: PeopleSelectionInput, action: str, apply: Any
+) -> BulkActionPayload:
+    """Archive, activate or delete a selection."""
+    enqueue = functools.partial(people_lifecycle.enqueue_lifecycle, action=action)
+    return await selection_action(info, selection, apply, enqueue)
 
 
 async def _single(

@@ -37,6 +37,11 @@ class CustomerMergeCounts:
     refunds: int = strawberry.field(description="Refunds.")
     messages: int = strawberry.field(description="Messages of the communication log.")
     consent_records: int = strawberry.field(description="Marketing-consent records.")
+    campaign_memberships: int = strawberry.field(
+        description="Email campaign audience memberships. Not counted (and dropped): those of "
+        "audiences the target is already in (one membership each), and all of them when the "
+        "target has not agreed to marketing or has no email."
+    )
 
     @classmethod
     def from_counts(cls, counts: merge.MergeCounts) -> CustomerMergeCounts:
@@ -168,7 +173,8 @@ class MergeMutations:
     @strawberry.mutation(
         description="Merge customer `source` (A) into `target` (B): A's participants, additional "
         "users, bookings, appointments, passes, videos, subscriptions, questionnaire responses, "
-        "notes, payments, refunds, messages and consent records move to B in one transaction; "
+        "notes, payments, refunds, messages, consent records and campaign audience memberships "
+        "(one per audience; none when B has not agreed to marketing) move to B in one transaction; "
         "A is archived with `mergedInto: B` and cannot log in. A's saved cards, Stripe customer, "
         "login email and account history stay with A. Refused for A = B (INVALID), a target "
         "that is archived or merged or a source already merged (INVALID_STATE), another "

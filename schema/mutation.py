@@ -6,10 +6,13 @@ import strawberry
 
 from schema.account_people import AccountPeopleMutations
 from schema.booking_mutations import BookingMutations
+from schema.campaign_mutations import CampaignMutations
 from schema.customer_mutations import CustomerMutations
+from schema.export import ExportMutations
 from schema.history_mutations import HistoryMutations
 from schema.member import MemberMutations
 from schema.merge import MergeMutations
+from schema.messaging import MessagingMutations
 from schema.payment_methods import PaymentMethodMutations
 
 
@@ -25,5 +28,8 @@ class Mutation(
     BookingMutations,
     HistoryMutations,
     MemberMutations,
+    MessagingMutations,
+    CampaignMutations,
+    ExportMutations,
 ):
     pass

@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from resolvers.customers import SortDirection, customer_list_signature, customer_page
 from resolvers.directory import directory_page, directory_signature, parse_search
+from schema.campaigns import CampaignQueries
 from schema.errors import ApiError, ErrorCode
 from schema.jobs import JobQueries
 from schema.member import MemberQueries
@@ -83,7 +84,7 @@ SearchArg = Annotated[
 
 
 @strawberry.type(description="Reads of the customer subgraph.")
-class Query(JobQueries, PaymentMethodQueries, MemberQueries):
+class Query(JobQueries, PaymentMethodQueries, MemberQueries, CampaignQueries):
     @strawberry.field(
         description="The business's customers in the Active or Archived tab, sorted by last "
         "name, then first name (case and accents ignored), then id. Staff only.",

@@ -30,6 +30,7 @@ from server import auth, graphiql
 from server.context import Context
 from server.database_setup import SERVICE_ROLE, with_user
 from server.db import Database, TokenClaim, create_engine
+from server.exports import export_endpoint
 from server.jobs import background_worker
 from server.member_links import unsubscribe_endpoint, verify_email_endpoint
 from server.migrate import head_revision
@@ -280,6 +281,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
             Route("/webhooks/stripe", stripe_webhook_endpoint(settings), methods=["POST"]),
             Route("/unsubscribe", unsubscribe_endpoint(settings), methods=["GET", "POST"]),
             Route("/verify-email", verify_email_endpoint(settings), methods=["GET"]),
+            Route("/exports/people.csv", export_endpoint(settings), methods=["GET"]),
         ],
         lifespan=lifespan,
     )

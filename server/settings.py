@@ -74,6 +74,15 @@ class Settings:
     # Signs unsubscribe and set-password links in emails.
     link_signing_secret: str = ""
     public_base_url: str = "http://127.0.0.1:8000"
+    # Text messages: "log" (the default: logs that an SMS would be sent, sends nothing) or
+    # "twilio" (the Messages API with the account below; TWILIO_FROM is a number in E.164 or a
+    # Messaging Service SID, MG...).
+    sms_provider: str = "log"
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_from: str = ""
+    twilio_api_base: str = "https://api.twilio.com"
+    sms_timeout_s: float = 10.0
     trusted_proxies: tuple[str, ...] = field(default_factory=tuple)
     # Adds `X-SQL-Statements` to GraphQL responses (tests and benchmarks read it).
     statement_count_header: bool = False
@@ -129,6 +138,12 @@ def load_settings() -> Settings:
             "LINK_SIGNING_SECRET", "" if production else DEV_LINK_SECRET
         ),
         public_base_url=os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
+        sms_provider=os.environ.get("SMS_PROVIDER", "log").strip().lower() or "log",
+        twilio_account_sid=os.environ.get("TWILIO_ACCOUNT_SID", ""),
+        twilio_auth_token=os.environ.get("TWILIO_AUTH_TOKEN", ""),
+        twilio_from=os.environ.get("TWILIO_FROM", ""),
+        twilio_api_base=os.environ.get("TWILIO_API_BASE", "https://api.twilio.com"),
+        sms_timeout_s=_float("SMS_TIMEOUT_S", 10.0),
         statement_count_header=_bool("STATEMENT_COUNT_HEADER", False),
         trusted_documents_dirs=_paths("TRUSTED_DOCUMENTS_DIRS", (REPO_ROOT / "tests" / "queries",)),
         trusted_documents_only=_bool("TRUSTED_DOCUMENTS_ONLY", False),

@@ -21,6 +21,7 @@ import pytest
 from aiosmtpd.smtp import SMTP as SMTPServerProtocol
 
 from integrations.email import SignedLinks
+from integrations.sms import LoggingSmsProvider, SmsProvider
 from integrations.smtp import SmtpConfig, SmtpSender
 from server.db import Database, create_engine
 from server.jobs import JobRegistry, Services, Worker, WorkerConfig
@@ -203,10 +204,15 @@ TEST_LINKS = SignedLinks("https://members.example", "test-link-secret")
 @pytest.fixture
 def make_worker(jobs_db: Database, mail_server: MailServer) -> Callable[..., Worker]:
     """`make_worker(**config)`: a worker on the test database sending to the test server, with
-    retries due at once unless a backoff is given."""
+    retries due at once unless a backoff is given; `sms` makes its text-message provider (the
+    logging one by default)."""
 
     def build(
-        *, registry: JobRegistry | None = None, sender: Any = "default", **config: Any
+        *,
+        registry: JobRegistry | None = None,
+        sender: Any = "default",
+        sms: Callable[[], SmsProvider] = LoggingSmsProvider,
+        **config: Any,
     ) -> Worker:
         outbox_options = {
             key.removeprefix("outbox_"): config.pop(key)
@@ -219,7 +225,7 @@ def make_worker(jobs_db: Database, mail_server: MailServer) -> Callable[..., Wor
             jobs_db,
             registry=registry,
             sender=mail_server.sender() if sender == "default" else sender,
-            services=Services(mail_from="studio@mail.test", links=TEST_LINKS),
+            services=Services(mail_from="studio@mail.test", links=TEST_LINKS, sms=sms),
             config=WorkerConfig(outbox=OutboxConfig(**outbox_options), **config),
         )
 

@@ -26,7 +26,8 @@ mutation($source: ID!, $target: ID!, $dryRun: Boolean!) {
     target { id status category email mobile marketingConsent
              participants { fullName isSelf } additionalUsers { fullName } }
     moved { participants additionalUsers bookings appointments passes videoPurchases
-            subscriptions questionnaireResponses notes payments refunds messages consentRecords }
+            subscriptions questionnaireResponses notes payments refunds messages consentRecords
+            campaignMemberships }
     kept { paymentMethods hasStripeCustomer accountHistoryEntries }
     conflicts { kind message sourceValue targetValue sourceIds targetIds }
     errors { code field message }
@@ -116,6 +117,17 @@ async def build_pair(owner: factories.Owner, biz: factories.BusinessFixture) -> 
     # Same name as A's Byron once case and accents are folded.
     b_byron = await named_participant(owner, b, "Byrön", "LOVELACE")
     helper = await factories.additional_user(owner, a, "Charles")
+    # A is in both audiences, B already in one of them; A's additional user in the other.
+    for name, people in (("Spring news", (a, b)), ("Members", (a, helper))):
+        audience = await owner.insert("campaign_audiences", business_id=biz.id, name=name)
+        for person in people:
+            column = "additional_user_id" if person is helper else "customer_id"
+            await owner.insert(
+                "campaign_audience_members",
+                business_id=biz.id,
+                audience_id=audience["id"],
+                **{column: person["id"]},
+            )
 
     await hf.booking(owner, a, cat, AT, participant_id=a_byron["id"])
     await hf.booking(owner, a, cat, AT + timedelta(days=1), state="CANCELLED")
@@ -175,6 +187,16 @@ async def build_pair(owner: factories.Owner, biz: factories.BusinessFixture) -> 
     )  # fmt: skip
 
 
+async def memberships(owner: factories.Owner) -> list[tuple[str, str, uuid.UUID]]:
+    rows = await owner.c.fetch(
+        "SELECT a.name, CASE WHEN m.customer_id IS NULL THEN 'additional_user' ELSE 'customer'"
+        " END AS kind, coalesce(m.customer_id, m.additional_user_id) AS person"
+        " FROM campaign_audience_members m JOIN campaign_audiences a ON a.id = m.audience_id"
+        " ORDER BY 1, 2"
+    )
+    return [(r["name"], r["kind"], r["person"]) for r in rows]
+
+
 async def merge(
     api: Api, token: str, source: Any, target: Any, *, dry_run: bool = False
 ) -> dict[str, Any]:
@@ -210,6 +232,7 @@ def expected_plan(pair: Pair) -> dict[str, Any]:
             "refunds": 1,
             "messages": 1,
             "consentRecords": 1,
+            "campaignMemberships": 1,
         },
         "kept": {"paymentMethods": 1, "hasStripeCustomer": True, "accountHistoryEntries": 1},
         "conflicts": [
@@ -356,6 +379,14 @@ async def test_merge_moves_everything_and_archives_the_source(
     assert after_b["participants"] == 4
     assert after_b["account_history"] == 1
 
+    # One membership per audience: A's Members membership moved, its Spring news one was B's
+    # already; A's additional user keeps theirs.
+    assert await memberships(owner) == [
+        ("Members", "additional_user", pair.helper["id"]),
+        ("Members", "customer", pair.b["id"]),
+        ("Spring news", "customer", pair.b["id"]),
+    ]
+
     # Name snapshots record history: the moved rows keep A's name.
     snapshots = await owner.c.fetch(
         "SELECT DISTINCT customer_name FROM bookings WHERE customer_id = $1 ORDER BY 1",
@@ -384,6 +415,27 @@ async def test_merge_moves_everything_and_archives_the_source(
     )
 
 
+async def test_a_target_without_marketing_consent_takes_no_audience_memberships(
+    api: Api, owner: factories.Owner, biz: factories.BusinessFixture
+) -> None:
+    pair = await build_pair(owner, biz)
+    await owner.c.execute(
+        "UPDATE customers SET marketing_consent = false WHERE id = $1", pair.b["id"]
+    )
+    token = staff(api, biz)
+
+    planned = await merge(api, token, pair.a["id"], pair.b["id"], dry_run=True)
+    assert planned["moved"]["campaignMemberships"] == 0
+    done = await merge(api, token, pair.a["id"], pair.b["id"])
+    assert done["errors"] == [] and done["moved"]["campaignMemberships"] == 0
+
+    # B's choice wins: A's memberships are dropped, B keeps the one B had.
+    assert await memberships(owner) == [
+        ("Members", "additional_user", pair.helper["id"]),
+        ("Spring news", "customer", pair.b["id"]),
+    ]
+
+
 async def test_merge_writes_history_on_both_and_keeps_categories_and_directory_current(
     api: Api, owner: factories.Owner, biz: factories.BusinessFixture
 ) -> None:
@@ -398,6 +450,7 @@ async def test_merge_writes_history_on_both_and_keeps_categories_and_directory_c
         "participants": 2, "additional_users": 1, "bookings": 2, "appointments": 1, "passes": 1,
         "video_purchases": 1, "subscriptions": 1, "questionnaire_responses": 1, "notes": 1,
         "payments": 2, "refunds": 1, "messages": 1, "consent_records": 1,
+        "campaign_memberships": 1,
     }  # fmt: skip
     link = {"from": str(pair.a["id"]), "into": str(pair.b["id"])}
     parsed = [

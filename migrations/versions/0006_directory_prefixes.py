@@ -20,7 +20,7 @@ indexes of 0002 are dropped, and the list's name-order index now covers what a s
 on, so that a fragment matching much of the list is looked for in that index alone.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-11-21 09:30:00.000000
 """
 
@@ -34,7 +34,7 @@ from types import ModuleType
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from server.jobs import bulk_email, people_lifecycle
+from server.jobs import app_access, bulk_email, campaign_audiences, messages, people_lifecycle
 from server.jobs.queue import JobError, add_items, enqueue
 from server.jobs.registry import JobRegistry, JobRun, Outcome, PendingItem, Services
 from server.jobs.worker import Worker, WorkerConfig, background_worker, drain
@@ -21,6 +21,10 @@ def default_registry() -> JobRegistry:
     registry = JobRegistry()
     registry.register(bulk_email.KIND, bulk_email.handle)
     registry.register(people_lifecycle.KIND, people_lifecycle.handle)
+    registry.register(messages.IN_APP_KIND, messages.handle_in_app)
+    registry.register(messages.SMS_KIND, messages.handle_sms)
+    registry.register(app_access.KIND, app_access.handle)
+    registry.register(campaign_audiences.KIND, campaign_audiences.handle)
     return registry
 
 

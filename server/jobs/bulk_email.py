@@ -1,10 +1,13 @@
 """The bulk-email job: one email per selected person, through the outbox.
 
-Each page of items is turned, in one transaction, into outbox messages (one per person, linked
-to the item; the unique `(business_id, job_item_id)` index makes it at most one per person per
-job) and the items move to SENDING. The outbox sends them and settles each item with its
-message: DONE when sent, FAILED with the server's reason, SKIPPED for marketing to people
-without consent. People who are not customers or additional users of the business fail at once.
+The selection is a list of ids (items written with the job) or a directory filter, expanded
+into items page by page when the job runs (`server/jobs/selection.py`). Each page of items is
+turned, in one transaction, into outbox messages (one per person, linked to the item; the
+unique `(business_id, job_item_id)` index makes it at most one per person per job) and the
+items move to SENDING. The outbox sends them and settles each item with its message: DONE when
+sent, FAILED with the server's reason, SKIPPED for marketing to people without consent.
+Participants are skipped (they have no inbox of their own); ids of nobody in the business fail
+at once.
 """
 
 from __future__ import annotations
@@ -18,12 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from integrations.email import URL_FIELDS, EmailTemplate, TemplateError
 from resolvers import outbox
-from server.jobs.queue import ITEM_FAILED, SENDING, SKIPPED, JobError, enqueue
+from resolvers.selection import DirectoryFilter
+from server.jobs.queue import SENDING, SKIPPED, JobError, enqueue
+from server.jobs.recipients import MERGED, NOT_FOUND, unreachable
 from server.jobs.registry import JobRun, Outcome, PendingItem
+from server.jobs.selection import FILTER_KEY, expand_payload_filter, filter_payload
 
 KIND: Final = "bulk_email"
-NOT_FOUND: Final = "No customer or additional user with this id in the business."
-MERGED: Final = "Not sent: this customer was merged into another one."
+__all__ = ["KIND", "MERGED", "NOT_FOUND", "BulkEmail", "enqueue_bulk_email", "handle"]
 
 
 @dataclass(frozen=True)
@@ -67,20 +72,28 @@ async def enqueue_bulk_email(
     conn: AsyncConnection,
     *,
     business_id: uuid.UUID,
-    person_ids: Sequence[uuid.UUID],
+    person_ids: Sequence[uuid.UUID] = (),
     email: BulkEmail,
     created_by_staff_id: uuid.UUID | None = None,
+    selection: DirectoryFilter | None = None,
+    raw_search: str | None = None,
 ) -> uuid.UUID:
-    """Queue a bulk email in the caller's transaction (templates checked first: TemplateError
-    names the unknown fields, for the caller to answer as a UserError)."""
+    """Queue a bulk email in the caller's transaction, for `person_ids` or for everyone the
+    directory filter `selection` selects (with the search as typed). Templates are checked
+    first: TemplateError names the unknown fields, for the caller to answer as a UserError."""
     if email.purpose not in outbox.PURPOSES:
         raise ValueError(f"unknown purpose {email.purpose!r}")
+    if selection is not None and person_ids:
+        raise ValueError("select people by ids or by a filter, not both")
     email.template()
+    payload = email.to_payload()
+    if selection is not None:
+        payload[FILTER_KEY] = filter_payload(selection, raw_search)
     return await enqueue(
         conn,
         business_id=business_id,
         kind=KIND,
-        payload=email.to_payload(),
+        payload=payload,
         person_ids=person_ids,
         created_by_staff_id=created_by_staff_id,
     )
@@ -99,19 +112,17 @@ async def handle(run: JobRun) -> None:
             "configured (LINK_SIGNING_SECRET).",
             retry=False,
         )
+    await expand_payload_filter(run)
 
     async def page(conn: AsyncConnection, items: list[PendingItem]) -> list[Outcome]:
         business = await outbox.business_name(conn, run.business_id)
         recipients = await outbox.load_recipients(conn, [item.person_id for item in items])
+        refused = await unreachable(conn, items, recipients)
         emails: list[outbox.NewEmail] = []
-        outcomes: list[Outcome] = []
+        outcomes: list[Outcome] = list(refused.values())
         for item in items:
             recipient = recipients.get(item.person_id)
-            if recipient is None:
-                outcomes.append(Outcome(item.id, ITEM_FAILED, NOT_FOUND))
-                continue
-            if recipient.merged:
-                outcomes.append(Outcome(item.id, SKIPPED, MERGED))
+            if recipient is None or item.id in refused:
                 continue
             content = outbox.compose(
                 template,

@@ -11,16 +11,15 @@ from __future__ import annotations
 import uuid
 from typing import Any, Final
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from resolvers import lifecycle
 from resolvers.account_history import Actor
-from resolvers.directory import parse_search
-from resolvers.selection import DirectoryFilter, people_matching
+from resolvers.selection import DirectoryFilter
 from schema.errors import UserFacingError
-from server.jobs.queue import DONE, ITEM_FAILED, JobError, add_items, enqueue
+from server.jobs.queue import DONE, ITEM_FAILED, JobError, enqueue
 from server.jobs.registry import JobRun, Outcome, PendingItem
+from server.jobs.selection import expand_filter, filter_from_payload, filter_payload, requester
 
 KIND: Final = "people_lifecycle"
 ACTIONS: Final = ("archive", "activate", "delete")
@@ -38,12 +37,7 @@ async def enqueue_lifecycle(
     """Queue the action for everyone the filter selects, in the caller's transaction."""
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}")
-    payload = {
-        "action": action,
-        "status": selection.status,
-        "category": selection.category,
-        "search": raw_search,
-    }
+    payload = {"action": action, **filter_payload(selection, raw_search)}
     return await enqueue(
         conn,
         business_id=business_id,
@@ -51,17 +45,6 @@ async def enqueue_lifecycle(
         payload=payload,
         created_by_staff_id=created_by_staff_id,
     )
-
-
-async def _actor(conn: AsyncConnection, staff_id: uuid.UUID | None) -> Actor:
-    name = None
-    if staff_id is not None:
-        name = (
-            await conn.execute(
-                text("SELECT display_name FROM staff_users WHERE id = :id"), {"id": staff_id}
-            )
-        ).scalar_one_or_none()
-    return Actor("STAFF", staff_id, str(name or "Staff"))
 
 
 async def _apply(
@@ -80,21 +63,10 @@ async def handle(run: JobRun) -> None:
     action = payload.get("action")
     if action not in ACTIONS:
         raise JobError(f"Unknown action {action!r}.", retry=False)
-    selection = DirectoryFilter(
-        status=str(payload["status"]),
-        category=str(payload["category"]),
-        search=parse_search(payload.get("search")),
-    )
-    async for people in people_matching(run.db, run.business_id, selection):
-
-        async def add(conn: AsyncConnection, people: list[uuid.UUID] = people) -> None:
-            await run.extend_lease(conn)
-            await add_items(conn, business_id=run.business_id, job_id=run.id, person_ids=people)
-
-        await run.db.run_mutation(run.business_id, add)
+    await expand_filter(run, filter_from_payload(payload))
 
     async def page(conn: AsyncConnection, items: list[PendingItem]) -> list[Outcome]:
-        actor = await _actor(conn, run.created_by_staff_id)
+        actor = await requester(conn, run.created_by_staff_id)
         outcomes: list[Outcome] = []
         for item in items:
             try:

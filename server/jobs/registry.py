@@ -23,6 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from integrations.email import Links
+from integrations.sms import LoggingSmsProvider, SmsProvider
 from server.db import Database
 from server.jobs.queue import RUNNING, SENDING
 
@@ -58,6 +59,9 @@ class Services:
 
     mail_from: str = "no-reply@example.com"
     links: Links | None = None
+    # Makes the text-message provider a job sends through (and closes when it is done); the
+    # default only logs. Raises `SmsConfigError` when the configured provider cannot work.
+    sms: Callable[[], SmsProvider] = LoggingSmsProvider
 
 
 _CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
@@ -186,14 +190,9 @@ class JobRun:
             self.pages_done += 1
             after = items[-1].position
 
-    async def _page(
-        self,
-        conn: AsyncConnection,
-        *,
-        work: Callable[[AsyncConnection, list[PendingItem]], Awaitable[Sequence[Outcome]]],
-        after: int,
-        size: int,
-    ) -> list[PendingItem]:
+    async def next_page(self, conn: AsyncConnection, *, after: int, size: int) -> list[PendingItem]:
+        """Renew the lease and lock the next `size` PENDING items after position `after`, in
+        the caller's transaction (for handlers that settle a page in more than one step)."""
         # The page statements are prepared once per pooled connection; after five runs
         # PostgreSQL may switch to a generic plan that cannot see the arrays' sizes or which
         # items are still pending, and a 50,000-item job went from 0.1 s to 20 s per page.
@@ -203,7 +202,17 @@ class JobRun:
             _NEXT_PAGE,
             {"business_id": self.business_id, "job_id": self.id, "after": after, "size": size},
         )
-        items = [PendingItem(r.id, r.person_id, int(r.position)) for r in rows]
+        return [PendingItem(r.id, r.person_id, int(r.position)) for r in rows]
+
+    async def _page(
+        self,
+        conn: AsyncConnection,
+        *,
+        work: Callable[[AsyncConnection, list[PendingItem]], Awaitable[Sequence[Outcome]]],
+        after: int,
+        size: int,
+    ) -> list[PendingItem]:
+        items = await self.next_page(conn, after=after, size=size)
         if items:
             await settle(conn, self.business_id, await work(conn, items))
         return items

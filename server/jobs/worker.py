@@ -27,6 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from integrations.email import SignedLinks
+from integrations.sms import provider_from_settings
 from integrations.smtp import MailSender, SmtpConfig, SmtpSender
 from integrations.stripe_client import StripeGateway
 from server.db import Database
@@ -171,7 +172,8 @@ class Worker:
     @classmethod
     def from_settings(cls, db: Database, settings: Settings, **overrides: Any) -> Worker:
         """A worker configured from the environment: SMTP when SMTP_HOST is set (otherwise
-        email waits in the outbox), links signed with LINK_SIGNING_SECRET."""
+        email waits in the outbox), links signed with LINK_SIGNING_SECRET, texts through the
+        provider SMS_PROVIDER names."""
         sender = (
             SmtpSender(
                 SmtpConfig(
@@ -191,7 +193,11 @@ class Worker:
         )
         options: dict[str, Any] = {
             "sender": sender,
-            "services": Services(mail_from=settings.mail_from, links=links),
+            "services": Services(
+                mail_from=settings.mail_from,
+                links=links,
+                sms=functools.partial(provider_from_settings, settings),
+            ),
         }
         options.update(overrides)
         return cls(db, **options)
