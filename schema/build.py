@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from functools import cache, partial
 from typing import Any, Final
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import (
+    AddValidationRules,
+    ParserCache,
+    SchemaExtension,
+    ValidationCache,
+)
 from strawberry.federation.schema import FederationAny
 from strawberry.federation.schema import Schema as FederationSchema
-from strawberry.types import Info
+from strawberry.types import ExecutionContext, Info
 
 from schema.errors import ApiError, ErrorCode
+from schema.limits import limit_extensions
+from schema.masking import ErrorMasking, log_errors
 from schema.mutation import Mutation
 from schema.people import AdditionalUser, Customer, Participant
-from schema.permissions import authenticated_viewer
+from schema.permissions import FEDERATION_FIELDS
 from schema.profile import PROFILE_ENTITIES
 from schema.query import Query
 from server.context import Context
@@ -59,7 +68,7 @@ class SubgraphSchema(FederationSchema):
     def entities_resolver(
         self, info: Info[Context, Any], representations: list[FederationAny]
     ) -> list[FederationAny]:
-        authenticated_viewer(info)
+        FEDERATION_FIELDS["_entities"].check(info)
         if len(representations) > MAX_REPRESENTATIONS:
             raise ApiError(
                 ErrorCode.TOO_MANY_REPRESENTATIONS,
@@ -85,11 +94,33 @@ class SubgraphSchema(FederationSchema):
             results.append(origin.resolve_reference(info=info, id=strawberry.ID(str(raw_id))))
         return results
 
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        log_errors(errors)
 
-schema = SubgraphSchema(
-    query=Query,
-    mutation=Mutation,
-    types=[Customer, Participant, AdditionalUser, *PROFILE_ENTITIES],
-    federation_version=FEDERATION_VERSION,
-    extensions=[CloseSnapshot, ParserCache, ValidationCache],
-)
+
+@cache
+def build_schema(*, introspection: bool) -> SubgraphSchema:
+    """The schema with its extensions: the cost limits run before the caches so that cached
+    documents were checked too; masking wraps everything."""
+    no_introspection = partial(AddValidationRules, [NoSchemaIntrospectionCustomRule])
+    rules = [] if introspection else [no_introspection]
+    return SubgraphSchema(
+        query=Query,
+        mutation=Mutation,
+        types=[Customer, Participant, AdditionalUser, *PROFILE_ENTITIES],
+        federation_version=FEDERATION_VERSION,
+        extensions=[
+            ErrorMasking,
+            CloseSnapshot,
+            *limit_extensions(),
+            *rules,
+            ParserCache,
+            ValidationCache,
+        ],
+    )
+
+
+# The schema as development serves it (introspection on): the SDL export and direct tests.
+schema = build_schema(introspection=True)

@@ -57,6 +57,11 @@ class ErrorCode(Enum):
     TOO_MANY_ATTEMPTS = strawberry.enum_value(
         "TOO_MANY_ATTEMPTS", description="Too many attempts; wait before trying again."
     )
+    TOO_COMPLEX = strawberry.enum_value(
+        "TOO_COMPLEX",
+        description="The document is too deep (over 10 levels) or uses too many aliases (over 15, "
+        "fragments counted at each spread).",
+    )
     INTERNAL_SERVER_ERROR = strawberry.enum_value(
         "INTERNAL_SERVER_ERROR", description="Something failed on our side."
     )

@@ -15,27 +15,22 @@ from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy import Row
-from strawberry.permission import BasePermission
 from strawberry.types import Info
 
 from resolvers import payment_methods
 from schema.errors import ApiError, ErrorCode, UserError
-from schema.permissions import authenticated_viewer
+from schema.permissions import STAFF, RolePermission, authenticated_viewer
 from server.auth import Role
 from server.context import Context
 
 MAX_SETUP_INTENT_ID = 255
 
 
-class MayUsePaymentMethods(BasePermission):
+class MayUsePaymentMethods(RolePermission):
     """Staff and customers; never additional users."""
 
+    roles = STAFF | {Role.CUSTOMER}
     message = "Additional users cannot see or change payment methods."
-
-    def has_permission(self, source: Any, info: Info[Context, Any], **kwargs: Any) -> bool:
-        if authenticated_viewer(info).role is Role.ADDITIONAL_USER:
-            raise ApiError(ErrorCode.FORBIDDEN, self.message)
-        return True
 
 
 @strawberry.type(

@@ -17,8 +17,9 @@ from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
 from integrations.stripe_client import StripeGateway
-from schema.build import schema as default_schema
+from schema.build import build_schema
 from server import auth
+from server.body_limit import BodySizeLimit
 from server.context import Context
 from server.database_setup import SERVICE_ROLE, with_user
 from server.db import Database, create_engine
@@ -45,7 +46,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
     def __init__(self, settings: Settings, tokens: auth.TokenService, **kwargs: Any) -> None:
         super().__init__(
-            default_schema,
+            build_schema(introspection=settings.introspection),
             graphql_ide="graphiql" if settings.graphiql else None,
             allow_queries_via_get=True,
             **kwargs,
@@ -145,7 +146,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
     return Starlette(
         debug=settings.debug,
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", BodySizeLimit(graphql), methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/webhooks/stripe", stripe_webhook_endpoint(settings), methods=["POST"]),

@@ -1,0 +1,63 @@
+"""Errors the caller may see, and what the logs keep of them.
+
+Outside debug mode an unexpected exception reaches the caller only as `INTERNAL_SERVER_ERROR`
+with its path; errors we raise on purpose (`GraphQLError`s with a code) pass unchanged. The
+log records unexpected errors by type, path and traceback at ERROR; their messages, which may
+quote row values (names, emails), only at DEBUG.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Iterator
+
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+
+from schema.errors import ErrorCode
+from server.context import Context
+
+log = logging.getLogger("schema.errors")
+
+INTERNAL_MESSAGE = "Something failed on our side."
+
+
+def is_unexpected(error: GraphQLError) -> bool:
+    """A bug or an outage rather than an answer: an exception that is not a GraphQLError."""
+    original = error.original_error
+    return original is not None and not isinstance(original, GraphQLError)
+
+
+class ErrorMasking(MaskErrors):
+    """Replaces unexpected errors with INTERNAL_SERVER_ERROR unless the service runs in debug."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=is_unexpected, error_message=INTERNAL_MESSAGE)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        return GraphQLError(
+            INTERNAL_MESSAGE,
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": ErrorCode.INTERNAL_SERVER_ERROR.value},
+        )
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context.context
+        if isinstance(context, Context) and context.settings.debug:
+            yield
+            return
+        yield from super().on_operation()
+
+
+def log_errors(errors: list[GraphQLError]) -> None:
+    """Logs unexpected errors without their messages above DEBUG; answers are not logged."""
+    for error in errors:
+        if not is_unexpected(error):
+            continue
+        original = error.original_error
+        assert original is not None
+        frames = "".join(traceback.format_tb(original.__traceback__))
+        log.error("unexpected %s at %s\n%s", type(original).__name__, error.path, frames)
+        log.debug("unexpected error message at %s: %s", error.path, original)
