@@ -270,15 +270,23 @@ def _unb64(text: str) -> bytes:
 class SignedLinks:
     """Links carrying an HMAC-signed token: `{base}/unsubscribe?token=...` (valid a year) and
     `{base}/set-password?token=...` (valid a week). The routes that receive them call
-    `verify`."""
+    `verify`.
+
+    `secrets` is `LINK_SIGNING_SECRET`: one secret, or several separated by commas to rotate
+    them. Links are signed with the first and accepted with any, so a new secret goes first
+    and the old one stays listed until the links it signed have expired."""
 
     LIFETIMES: Final = {UNSUBSCRIBE: 365 * 86400, SET_PASSWORD: 7 * 86400}
 
-    def __init__(self, base_url: str, secret: str) -> None:
-        if not secret:
+    def __init__(self, base_url: str, secrets: str) -> None:
+        listed = [s.strip() for s in secrets.split(",") if s.strip()]
+        if not listed:
             raise ValueError("Links need a signing secret (LINK_SIGNING_SECRET).")
         self.base_url = base_url.rstrip("/")
-        self._key = hashlib.sha256(b"customer-subgraph links\x00" + secret.encode()).digest()
+        self._keys = [
+            hashlib.sha256(b"customer-subgraph links\x00" + s.encode()).digest() for s in listed
+        ]
+        self._key = self._keys[0]
 
     def _token(
         self, purpose: str, business_id: uuid.UUID, person_id: uuid.UUID, version: int | None
@@ -307,8 +315,12 @@ class SignedLinks:
     def verify(self, token: str, purpose: str) -> LinkClaims | None:
         """The claims of a genuine, unexpired token made for `purpose`; otherwise None."""
         body, _, signature = token.partition(".")
-        expected = _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest())
-        if not signature or not hmac.compare_digest(signature, expected):
+        if not signature or not any(
+            hmac.compare_digest(
+                signature, _b64(hmac.new(key, body.encode(), hashlib.sha256).digest())
+            )
+            for key in self._keys
+        ):
             return None
         try:
             claims = json.loads(_unb64(body))

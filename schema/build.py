@@ -18,11 +18,11 @@ from strawberry.extensions import (
 )
 from strawberry.federation.schema import FederationAny
 from strawberry.federation.schema import Schema as FederationSchema
-from strawberry.types import ExecutionContext, Info
+from strawberry.types import Info
 
 from schema.errors import ApiError, ErrorCode
 from schema.limits import limit_extensions
-from schema.masking import ErrorMasking, log_errors
+from schema.masking import ErrorMasking, LogsErrorsQuietly
 from schema.mutation import Mutation
 from schema.people import AdditionalUser, Customer, Participant
 from schema.permissions import FEDERATION_FIELDS
@@ -61,7 +61,7 @@ def _is_uuid(value: object) -> bool:
     return True
 
 
-class SubgraphSchema(FederationSchema):
+class SubgraphSchema(LogsErrorsQuietly, FederationSchema):
     """Validates `_entities` representations before resolving them: a bad one gives null at its
     index with INVALID_REPRESENTATION, only more than 100 fails the whole call."""
 
@@ -93,11 +93,6 @@ class SubgraphSchema(FederationSchema):
                 continue
             results.append(origin.resolve_reference(info=info, id=strawberry.ID(str(raw_id))))
         return results
-
-    def process_errors(
-        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
-    ) -> None:
-        log_errors(errors)
 
 
 @cache

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
+from strawberry.types import ExecutionContext
 
 from schema.errors import ErrorCode
 from server.context import Context
@@ -58,6 +59,19 @@ def log_errors(errors: list[GraphQLError]) -> None:
             continue
         original = error.original_error
         assert original is not None
-        frames = "".join(traceback.format_tb(original.__traceback__))
+        frames = "\n".join(
+            f"  {frame.filename}:{frame.lineno} in {frame.name}"
+            for frame in traceback.extract_tb(original.__traceback__)
+        )
         log.error("unexpected %s at %s\n%s", type(original).__name__, error.path, frames)
         log.debug("unexpected error message at %s: %s", error.path, original)
+
+
+class LogsErrorsQuietly:
+    """A schema mixin: errors are logged by `log_errors` instead of Strawberry's logger, which
+    writes every error's message (row values included) at ERROR."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        log_errors(errors)
