@@ -121,6 +121,7 @@ def cmd_token(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
+    from server import log_redaction
     from server.app import create_app
     from server.migrate import upgrade
 
@@ -143,7 +144,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         config = uvicorn.Config(
             create_app(s), host=s.host, port=s.port, log_level="info", lifespan="on"
         )
-        uvicorn.Server(config).run()
+        server = uvicorn.Server(config)
+        log_redaction.install()  # after Config has configured logging
+        server.run()
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
