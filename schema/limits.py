@@ -59,9 +59,12 @@ class _CostMeter:
     def selection(self, node: Any) -> Cost:
         if isinstance(node, FieldNode):
             inner = self.selection_set(node.selection_set)
-            # Introspection is bounded by the schema's shape and switched off in production.
-            nested = 0 if node.name.value.startswith("__") or node.selection_set is None else 1
-            return Cost(inner.depth + nested, inner.aliases + (node.alias is not None))
+            aliases = inner.aliases + (node.alias is not None)
+            if node.name.value.startswith("__"):
+                # Introspection (`ofType` nested to unwrap types) is bounded by the schema's
+                # shape and switched off in production: its depth does not count.
+                return Cost(0, aliases)
+            return Cost(inner.depth + (node.selection_set is not None), aliases)
         if isinstance(node, InlineFragmentNode):
             return self.selection_set(node.selection_set)
         if isinstance(node, FragmentSpreadNode):

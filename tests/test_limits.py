@@ -17,7 +17,7 @@ import httpx
 import pytest
 import strawberry
 from asgi_lifespan import LifespanManager
-from graphql import GraphQLError
+from graphql import GraphQLError, get_introspection_query
 
 from schema.build import MAX_REPRESENTATIONS
 from schema.limits import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
@@ -216,6 +216,10 @@ INTROSPECTION = "{ __schema { queryType { name } } }"
 
 async def test_introspection_and_graphiql_are_on_in_development(api: Api) -> None:
     assert await api.data(INTROSPECTION) == {"__schema": {"queryType": {"name": "Query"}}}
+    # The full query tools send nests `ofType` deeper than 10: introspection depth is not
+    # counted.
+    full = await api.data(get_introspection_query(descriptions=True))
+    assert any(t["name"] == "Customer" for t in full["__schema"]["types"])
     page = await api.http.get("/graphql", headers={"Accept": "text/html"})
     assert page.status_code == 200 and "graphiql" in page.text.lower()
 
