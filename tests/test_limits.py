@@ -199,6 +199,53 @@ async def test_page_size_input_lists_and_representations_are_capped(
     assert _codes(entities) == ["TOO_MANY_REPRESENTATIONS"]
 
 
+# Every list of ids or objects the schema accepts as input, and where its cap of 100 is
+# enforced (each one is tested above). A new one fails here until its cap is added and tested.
+# Lists of enum values (tab state filters) are left out: they select, never fan out work, and
+# the body cap bounds them.
+CAPPED_INPUT_LISTS = {
+    "Query._entities.representations": "schema/build.py MAX_REPRESENTATIONS",
+    "PeopleSelectionInput.ids": "resolvers/selection.py MAX_IDS",
+}
+
+
+def _input_lists() -> set[str]:
+    from graphql import (
+        GraphQLEnumType,
+        GraphQLInputObjectType,
+        GraphQLInputType,
+        GraphQLObjectType,
+        get_named_type,
+        is_list_type,
+    )
+    from graphql import get_nullable_type as nullable
+
+    from schema.build import schema
+
+    def fans_out(type_: GraphQLInputType) -> bool:
+        listed = is_list_type(nullable(type_))
+        return listed and not isinstance(get_named_type(type_), GraphQLEnumType)
+
+    found = set()
+    for type_ in schema._schema.type_map.values():
+        if type_.name.startswith("__"):
+            continue
+        if isinstance(type_, GraphQLInputObjectType):
+            for name, field in type_.fields.items():
+                if fans_out(field.type):
+                    found.add(f"{type_.name}.{name}")
+        elif isinstance(type_, GraphQLObjectType):
+            for field_name, field in type_.fields.items():
+                for name, argument in field.args.items():
+                    if fans_out(argument.type):
+                        found.add(f"{type_.name}.{field_name}.{name}")
+    return found
+
+
+def test_every_input_list_has_a_cap() -> None:
+    assert _input_lists() == set(CAPPED_INPUT_LISTS)
+
+
 # Production: introspection, GraphiQL, _service
 
 
