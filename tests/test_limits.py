@@ -16,20 +16,19 @@ import asyncpg
 import httpx
 import pytest
 import strawberry
-from asgi_lifespan import LifespanManager
 from graphql import GraphQLError, get_introspection_query
 
 from schema.build import MAX_REPRESENTATIONS
 from schema.limits import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
 from schema.masking import ErrorMasking, LogsErrorsQuietly, log_errors
-from server.app import create_app
+from server.auth import TokenService
 from server.body_limit import MAX_GRAPHQL_BODY_BYTES
 from server.context import Context
 from server.database_setup import asyncpg_url
 from server.settings import Settings
 from tests import database as testdb
 from tests import factories
-from tests.conftest import Api
+from tests.conftest import Api, serving
 
 Businesses = tuple[factories.BusinessFixture, factories.BusinessFixture]
 
@@ -250,12 +249,12 @@ def test_every_input_list_has_a_cap() -> None:
 
 
 @pytest.fixture
-async def production_http(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+async def production_http(
+    settings: Settings, tokens: TokenService
+) -> AsyncIterator[httpx.AsyncClient]:
     production = replace(settings, graphiql=False, introspection=False)
-    async with LifespanManager(create_app(production)) as manager:
-        transport = httpx.ASGITransport(app=manager.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield http
+    async with serving(production, tokens) as api:
+        yield api.http
 
 
 INTROSPECTION = "{ __schema { queryType { name } } }"

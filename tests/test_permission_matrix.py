@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import orjson
 import pytest
-from asgi_lifespan import LifespanManager
 from graphql import (
     GraphQLEnumType,
     GraphQLField,
@@ -42,12 +40,10 @@ from graphql import (
 
 from schema.build import schema
 from schema.permissions import declared_permission, root_fields
-from server.app import create_app
-from server.auth import Role, TokenService, parse_signing_key, parse_verify_keys
-from server.settings import Settings, load_settings
+from server.auth import Role
 from tests import database as testdb
 from tests import factories
-from tests.conftest import Api
+from tests.conftest import Api, serving, settings_for, token_service
 from tests.permission_world import ROLES, BusinessWorld, business_world
 
 GRAPHQL_SCHEMA = schema._schema
@@ -344,17 +340,6 @@ async def _digest(owner: factories.Owner, business_id: uuid.UUID) -> dict[str, s
     return digests
 
 
-def _settings(urls: testdb.ClonedDatabase) -> Settings:
-    return replace(
-        load_settings(),
-        environment="test",
-        database_url=urls.owner_url,
-        app_database_url=urls.service_url,
-        pool_size=2,
-        worker_enabled=False,
-    )
-
-
 @dataclass(frozen=True)
 class Cell:
     role: str
@@ -415,24 +400,12 @@ async def test_permission_matrix(
 ) -> None:
     copy = await testdb.clone(pg_server, world.template)
     urls = testdb.urls_for(pg_server, copy)
-    settings = _settings(urls)
-    tokens = TokenService(
-        parse_verify_keys(settings.jwt_verify_keys, settings.jwt_issuer),
-        parse_signing_key(settings.jwt_signing_key),
-        settings.jwt_issuer,
-        settings.jwt_audience,
-    )
+    settings = settings_for(urls, pool_size=2, worker_enabled=False)
     try:
         async with factories.Owner(urls.owner_url) as owner:
             before = await _digest(owner, world.other.business.id)
-            app = create_app(settings)
-            async with (
-                LifespanManager(app) as manager,
-                httpx.AsyncClient(
-                    transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
-                ) as http,
-            ):
-                cells = await _cells(Api(http=http, tokens=tokens), world, root, name)
+            async with serving(settings, token_service(settings)) as api:
+                cells = await _cells(api, world, root, name)
             after = await _digest(owner, world.other.business.id)
     finally:
         await testdb.drop(pg_server, copy)
