@@ -30,6 +30,7 @@ class MayUsePaymentMethods(RolePermission):
     """Staff and customers; never additional users."""
 
     roles = STAFF | {Role.CUSTOMER}
+    phrase = "a member"
     message = "Additional users cannot see or change payment methods."
 
 
@@ -197,7 +198,7 @@ class PaymentMethodMutations:
         "it succeeded for this customer, attaches the card to their Stripe customer and stores "
         "its summary. The first card becomes the default. Completing twice stores it once. "
         "NOT_FOUND for a SetupIntent that is not this customer's; INVALID_STATE while it is "
-        "not confirmed yet.",
+        "not confirmed yet. Staff for any customer, a member for themselves.",
         permission_classes=[MayUsePaymentMethods],
     )
     async def payment_method_setup_complete(

@@ -39,6 +39,9 @@ class RolePermission(BasePermission):
 
     roles: ClassVar[frozenset[Role]] = frozenset()
     public: ClassVar[bool] = False
+    # Words every description of a field with this permission contains, so the documentation
+    # says who may call it (checked by the permission matrix test).
+    phrase: ClassVar[str] = ""
     message = "Your role may not do this."
 
     def has_permission(self, source: Any, info: Info[Context, Any], **kwargs: Any) -> bool:
@@ -65,12 +68,14 @@ class IsAuthenticated(RolePermission):
 
     roles = SIGNED_IN
     message = "Sign in first."
+    phrase = "a member"
 
 
 class IsStaff(RolePermission):
     """Owners and staff of the business."""
 
     roles = STAFF
+    phrase = "Staff only."
     message = "Only the business's owners and staff may do this."
 
 
