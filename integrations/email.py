@@ -33,8 +33,12 @@ MERGE_FIELDS: Final = (
     "business_name",
     "unsubscribe_url",
     "set_password_url",
+    "reset_password_url",
+    "verify_email_url",
 )
-URL_FIELDS: Final = frozenset({"unsubscribe_url", "set_password_url"})
+URL_FIELDS: Final = frozenset(
+    {"unsubscribe_url", "set_password_url", "reset_password_url", "verify_email_url"}
+)
 SUBJECT_MAX: Final = 300
 
 _TOKEN = re.compile(r"\{\{|\}\}|\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}")
@@ -191,6 +195,8 @@ def merge_values(
     business_name: str,
     unsubscribe_url: str = "",
     set_password_url: str = "",
+    reset_password_url: str = "",
+    verify_email_url: str = "",
 ) -> dict[str, str]:
     """Every merge field's value for one recipient (the only way values are built)."""
     return {
@@ -200,6 +206,8 @@ def merge_values(
         "business_name": business_name,
         "unsubscribe_url": unsubscribe_url,
         "set_password_url": set_password_url,
+        "reset_password_url": reset_password_url,
+        "verify_email_url": verify_email_url,
     }
 
 
@@ -242,9 +250,23 @@ class Links(Protocol):
         self, business_id: uuid.UUID, person_id: uuid.UUID, token_version: int
     ) -> str: ...
 
+    def reset_password_url(
+        self, business_id: uuid.UUID, person_id: uuid.UUID, token_version: int
+    ) -> str: ...
+
+    def verify_email_url(self, business_id: uuid.UUID, person_id: uuid.UUID, email: str) -> str: ...
+
 
 UNSUBSCRIBE = "unsubscribe"
 SET_PASSWORD = "set-password"
+RESET_PASSWORD = "reset-password"
+VERIFY_EMAIL = "verify-email"
+
+
+def email_digest(email: str) -> str:
+    """What a verification link says about the address it was sent to (so it verifies that
+    address only, not one the person changed to later)."""
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -257,6 +279,8 @@ class LinkClaims:
     # The person's token version when the link was made: a set-password link is spent once
     # the version moves on (setting a password bumps it).
     token_version: int | None
+    # For email verification: the digest of the address the link was sent to.
+    email_digest: str | None = None
 
 
 def _b64(raw: bytes) -> str:
@@ -268,15 +292,22 @@ def _unb64(text: str) -> bytes:
 
 
 class SignedLinks:
-    """Links carrying an HMAC-signed token: `{base}/unsubscribe?token=...` (valid a year) and
-    `{base}/set-password?token=...` (valid a week). The routes that receive them call
-    `verify`.
+    """Links carrying an HMAC-signed token: `{base}/unsubscribe?token=...` (valid a year),
+    `{base}/set-password?token=...` (valid a week), `{base}/reset-password?token=...` (valid
+    two hours) and `{base}/verify-email?token=...` (valid a week). The routes (or the portal pages)
+    that receive them call `verify`. Password links are spent once the person's token version
+    moves on, which setting a password does.
 
     `secrets` is `LINK_SIGNING_SECRET`: one secret, or several separated by commas to rotate
     them. Links are signed with the first and accepted with any, so a new secret goes first
     and the old one stays listed until the links it signed have expired."""
 
-    LIFETIMES: Final = {UNSUBSCRIBE: 365 * 86400, SET_PASSWORD: 7 * 86400}
+    LIFETIMES: Final = {
+        UNSUBSCRIBE: 365 * 86400,
+        SET_PASSWORD: 7 * 86400,
+        RESET_PASSWORD: 2 * 3600,
+        VERIFY_EMAIL: 7 * 86400,
+    }
 
     def __init__(self, base_url: str, secrets: str) -> None:
         listed = [s.strip() for s in secrets.split(",") if s.strip()]
@@ -289,7 +320,12 @@ class SignedLinks:
         self._key = self._keys[0]
 
     def _token(
-        self, purpose: str, business_id: uuid.UUID, person_id: uuid.UUID, version: int | None
+        self,
+        purpose: str,
+        business_id: uuid.UUID,
+        person_id: uuid.UUID,
+        version: int | None,
+        digest: str | None = None,
     ) -> str:
         claims = {
             "p": purpose,
@@ -298,6 +334,8 @@ class SignedLinks:
             "v": version,
             "e": int(time.time()) + self.LIFETIMES[purpose],
         }
+        if digest is not None:
+            claims["m"] = digest
         body = _b64(json.dumps(claims, separators=(",", ":")).encode())
         signature = _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest())
         return f"{body}.{signature}"
@@ -311,6 +349,16 @@ class SignedLinks:
     ) -> str:
         token = self._token(SET_PASSWORD, business_id, person_id, token_version)
         return f"{self.base_url}/set-password?token={token}"
+
+    def reset_password_url(
+        self, business_id: uuid.UUID, person_id: uuid.UUID, token_version: int
+    ) -> str:
+        token = self._token(RESET_PASSWORD, business_id, person_id, token_version)
+        return f"{self.base_url}/reset-password?token={token}"
+
+    def verify_email_url(self, business_id: uuid.UUID, person_id: uuid.UUID, email: str) -> str:
+        token = self._token(VERIFY_EMAIL, business_id, person_id, None, email_digest(email))
+        return f"{self.base_url}/verify-email?token={token}"
 
     def verify(self, token: str, purpose: str) -> LinkClaims | None:
         """The claims of a genuine, unexpired token made for `purpose`; otherwise None."""
@@ -329,6 +377,7 @@ class SignedLinks:
                 business_id=uuid.UUID(claims["b"]),
                 person_id=uuid.UUID(claims["s"]),
                 token_version=None if claims["v"] is None else int(claims["v"]),
+                email_digest=None if claims.get("m") is None else str(claims["m"]),
             )
             expires = int(claims["e"])
         except (ValueError, KeyError, TypeError):

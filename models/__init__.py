@@ -38,6 +38,7 @@ from models.people import (
     PaymentMethod,
 )
 from models.stripe_records import StripeCall, StripeEvent
+from models.throttle import LoginThrottle
 
 __all__ = [
     "CATEGORY_TABLES",
@@ -57,6 +58,7 @@ __all__ = [
     "Job",
     "JobItem",
     "LoginEmail",
+    "LoginThrottle",
     "Message",
     "Note",
     "NumberCounter",

@@ -95,6 +95,8 @@ class Customer(Base):
         Boolean, nullable=False, server_default=text("false")
     )
     token_version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
+    # When the person last proved they read their login email (a verification link).
+    email_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
     stripe_customer_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = created_at()
@@ -189,6 +191,8 @@ class AdditionalUser(Base):
         Boolean, nullable=False, server_default=text("false")
     )
     token_version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
+    # When the person last proved they read their login email (a verification link).
+    email_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()

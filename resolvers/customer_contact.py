@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from resolvers import account_history
 from resolvers.account_history import Actor
-from resolvers.passwords import hash_password
+from resolvers.passwords import hash_password_off_loop
 from resolvers.validation import (
     check_password,
     clean_email,
@@ -69,8 +69,16 @@ async def email_taken(
 
 
 async def create_customer(
-    conn: AsyncConnection, actor: Actor, business_id: uuid.UUID, country: str, new: NewCustomer
+    conn: AsyncConnection,
+    actor: Actor,
+    business_id: uuid.UUID,
+    country: str,
+    new: NewCustomer,
+    *,
+    origin: str = "STAFF",
 ) -> uuid.UUID:
+    """A new customer: a lead when staff (or another service) create them, an app user when
+    they sign up in the member portal (`origin` PORTAL_SIGNUP)."""
     errors: list[UserError] = []
     first = clean_name(new.first_name, "input.firstName", "first name", errors)
     last = clean_name(new.last_name, "input.lastName", "last name", errors)
@@ -87,7 +95,7 @@ async def create_customer(
             text(
                 "INSERT INTO customers (business_id, first_name, last_name, email, mobile,"
                 " password_hash, origin, category)"
-                " VALUES (:business, :first, :last, :email, :mobile, :hash, 'STAFF', 'LEAD')"
+                " VALUES (:business, :first, :last, :email, :mobile, :hash, :origin, :category)"
                 " RETURNING id, number"
             ),
             {
@@ -96,7 +104,9 @@ async def create_customer(
                 "last": last,
                 "email": email,
                 "mobile": mobile,
-                "hash": hash_password(new.password) if new.password else None,
+                "hash": await hash_password_off_loop(new.password) if new.password else None,
+                "origin": origin,
+                "category": "APP_USER" if origin == "PORTAL_SIGNUP" else "LEAD",
             },
         )
     ).one()
@@ -180,7 +190,7 @@ async def update_contact(
     old, new = account_history.changed_fields(before, after)
     assignments = {k: after[k] for k in new}
     if change.password:
-        assignments["password_hash"] = hash_password(change.password)
+        assignments["password_hash"] = await hash_password_off_loop(change.password)
     if not assignments:
         return change.customer_id
     sets = ", ".join(f"{column} = :{column}" for column in assignments)

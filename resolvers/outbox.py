@@ -156,20 +156,25 @@ def compose(
 ) -> Rendered:
     """The email for one recipient: the template with the whitelisted values merged in and,
     for marketing, an unsubscribe link."""
-    unsubscribe = set_password = ""
+    unsubscribe = set_password = reset_password = verify_email = ""
     if links is not None:
+        person, version = recipient.person_id, recipient.token_version
         if purpose == MARKETING or "unsubscribe_url" in template.fields:
-            unsubscribe = links.unsubscribe_url(business_id, recipient.person_id)
+            unsubscribe = links.unsubscribe_url(business_id, person)
         if "set_password_url" in template.fields:
-            set_password = links.set_password_url(
-                business_id, recipient.person_id, recipient.token_version
-            )
+            set_password = links.set_password_url(business_id, person, version)
+        if "reset_password_url" in template.fields:
+            reset_password = links.reset_password_url(business_id, person, version)
+        if "verify_email_url" in template.fields and recipient.email:
+            verify_email = links.verify_email_url(business_id, person, recipient.email)
     values = merge_values(
         first_name=recipient.first_name,
         last_name=recipient.last_name,
         business_name=business,
         unsubscribe_url=unsubscribe,
         set_password_url=set_password,
+        reset_password_url=reset_password,
+        verify_email_url=verify_email,
     )
     return template.render(values, unsubscribe_footer=purpose == MARKETING)
 

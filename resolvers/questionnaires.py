@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from resolvers import account_history
 from resolvers.account_history import Actor
 from resolvers.history_actions import locked_account, participant_of, refuse, staff_id
-from schema.errors import ErrorCode, UserError, user_error
+from schema.errors import ErrorCode, UserError, UserFacingError, user_error
 
 MAX_TEXT_ANSWER = 5000
 MAX_NUMBER = 1e12
@@ -218,3 +219,61 @@ async def assign_questionnaire(
         after={"number": row.number, "questionnaire": name, "participant": who.name},
     )
     return uuid.UUID(str(row.id))
+
+
+async def submit_answers(
+    conn: AsyncConnection,
+    actor: Actor,
+    business_id: uuid.UUID,
+    account_id: uuid.UUID,
+    response_id: uuid.UUID,
+    answers: Any,
+) -> uuid.UUID:
+    """A member answers a questionnaire assigned to their account: the answers are checked
+    against its questions, and the response staff see becomes COMPLETED. Someone else's response
+    is NOT_FOUND; one already submitted is INVALID_STATE."""
+    row = (
+        await conn.execute(
+            text(
+                "SELECT r.id, r.customer_id, r.customer_name, r.status, r.number, q.name,"
+                " q.questions FROM questionnaire_responses r"
+                " JOIN questionnaires q ON q.business_id = r.business_id"
+                " AND q.id = r.questionnaire_id WHERE r.id = :id FOR UPDATE OF r"
+            ),
+            {"id": response_id},
+        )
+    ).first()
+    if row is None or row.customer_id != account_id:
+        raise refuse(ErrorCode.NOT_FOUND, "input.responseId", "No such questionnaire for you.")
+    if row.status != "ASSIGNED":
+        raise refuse(
+            ErrorCode.INVALID_STATE, "input.responseId", "This questionnaire was already submitted."
+        )
+    checked = validate_answers(row.questions or [], answers, "input.answers")
+    if checked.errors:
+        raise UserFacingError(*checked.errors)
+    await conn.execute(
+        text(
+            "UPDATE questionnaire_responses SET status = 'COMPLETED', answers = :answers,"
+            " answers_submitted = :count, submitted_at = now(), updated_at = now(),"
+            " acted_by_additional_user_id = :acted_by WHERE id = :id"
+        ).bindparams(bindparam("answers", type_=JSONB)),
+        {
+            "answers": checked.answers,
+            "count": checked.count,
+            "acted_by": actor.id if actor.kind == "ADDITIONAL_USER" else None,
+            "id": response_id,
+        },
+    )
+    await account_history.record(
+        conn,
+        business_id=business_id,
+        actor=actor,
+        action="questionnaire.submitted",
+        customer_id=row.customer_id,
+        customer_name=row.customer_name,
+        subject_type="QuestionnaireResponse",
+        subject_id=response_id,
+        after={"number": row.number, "questionnaire": row.name, "answers": checked.count},
+    )
+    return response_id

@@ -18,6 +18,7 @@ from strawberry.extensions import (
 )
 from strawberry.federation.schema import FederationAny
 from strawberry.federation.schema import Schema as FederationSchema
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
 from schema.errors import ApiError, ErrorCode
@@ -32,6 +33,8 @@ from server.context import Context
 
 FEDERATION_VERSION: Final = "2.11"
 MAX_REPRESENTATIONS = 100
+# Operations one HTTP request may batch (a JSON array of operations, as gateways send).
+MAX_BATCHED_OPERATIONS = 10
 
 
 class CloseSnapshot(SchemaExtension):
@@ -114,6 +117,7 @@ def build_schema(*, introspection: bool) -> SubgraphSchema:
             ParserCache,
             ValidationCache,
         ],
+        config=StrawberryConfig(batching_config={"max_operations": MAX_BATCHED_OPERATIONS}),
     )
 
 

@@ -57,6 +57,16 @@ class ErrorCode(Enum):
     TOO_MANY_ATTEMPTS = strawberry.enum_value(
         "TOO_MANY_ATTEMPTS", description="Too many attempts; wait before trying again."
     )
+    INVALID_CREDENTIALS = strawberry.enum_value(
+        "INVALID_CREDENTIALS",
+        description="The email or password is not right (the same answer whether or not the "
+        "email belongs to anyone).",
+    )
+    SIGN_IN_REFUSED = strawberry.enum_value(
+        "SIGN_IN_REFUSED",
+        description="The person may not log in to the member portal: archived, merged, or "
+        "their portal access is turned off.",
+    )
     TOO_COMPLEX = strawberry.enum_value(
         "TOO_COMPLEX",
         description="The document is too deep (over 10 levels) or uses too many aliases (over 15, "

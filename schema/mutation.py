@@ -8,6 +8,7 @@ from schema.account_people import AccountPeopleMutations
 from schema.booking_mutations import BookingMutations
 from schema.customer_mutations import CustomerMutations
 from schema.history_mutations import HistoryMutations
+from schema.member import MemberMutations
 from schema.merge import MergeMutations
 from schema.payment_methods import PaymentMethodMutations
 
@@ -23,5 +24,6 @@ class Mutation(
     PaymentMethodMutations,
     BookingMutations,
     HistoryMutations,
+    MemberMutations,
 ):
     pass

@@ -272,6 +272,7 @@ class AdditionalUser(Person):
     app_access_enabled: bool = strawberry.field(
         description="Whether the member portal lets this person log in."
     )
+    marketing_consent: bool = strawberry.field(description="Opted in to marketing messages.")
     version: int = strawberry.field(description="Edit version, for stale-edit detection.")
     created_at: datetime = strawberry.field(description="When the additional user was added.")
     customer_id: strawberry.Private[uuid.UUID]
@@ -290,6 +291,7 @@ class AdditionalUser(Person):
             status=status,
             number=row.number,
             app_access_enabled=row.app_access_enabled,
+            marketing_consent=row.marketing_consent,
             version=row.version,
             created_at=row.created_at,
             customer_id=row.customer_id,

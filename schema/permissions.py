@@ -61,6 +61,7 @@ class IsPublic(RolePermission):
 
     public = True
     roles = SIGNED_IN
+    phrase = "No token needed."
 
 
 class IsAuthenticated(RolePermission):

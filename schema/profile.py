@@ -854,6 +854,9 @@ class QuestionnaireAnswer:
     label: str = strawberry.field(description="The question as shown.")
     type: str = strawberry.field(description="The kind of answer expected (text, boolean, ...).")
     required: bool = strawberry.field(description="Whether an answer is required.")
+    options: list[str] | None = strawberry.field(
+        description="The choices offered, for select and multiselect questions."
+    )
     answered: bool = strawberry.field(description="Whether it was answered.")
     value: JSON | None = strawberry.field(description="The answer as given; null if unanswered.")
 
@@ -868,6 +871,7 @@ def _answers(row: Row[Any]) -> list[QuestionnaireAnswer]:
             label=str(q.get("label", q.get("key"))),
             type=str(q.get("type", "text")),
             required=bool(q.get("required", False)),
+            options=[str(o) for o in q["options"]] if isinstance(q.get("options"), list) else None,
             answered=q.get("key") in given,
             value=given.get(str(q.get("key"))),
         )
@@ -876,7 +880,13 @@ def _answers(row: Row[Any]) -> list[QuestionnaireAnswer]:
     # Answers to questions since removed from the form are still part of the response.
     answers += [
         QuestionnaireAnswer(
-            key=key, label=key, type="text", required=False, answered=True, value=value
+            key=key,
+            label=key,
+            type="text",
+            required=False,
+            options=None,
+            answered=True,
+            value=value,
         )
         for key, value in given.items()
         if key not in known

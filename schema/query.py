@@ -13,6 +13,7 @@ from resolvers.customers import SortDirection, customer_list_signature, customer
 from resolvers.directory import directory_page, directory_signature, parse_search
 from schema.errors import ApiError, ErrorCode
 from schema.jobs import JobQueries
+from schema.member import MemberQueries
 from schema.pagination import Connection, build_connection, page_request
 from schema.payment_methods import PaymentMethodQueries
 from schema.people import (
@@ -82,7 +83,7 @@ SearchArg = Annotated[
 
 
 @strawberry.type(description="Reads of the customer subgraph.")
-class Query(JobQueries, PaymentMethodQueries):
+class Query(JobQueries, PaymentMethodQueries, MemberQueries):
     @strawberry.field(
         description="The business's customers in the Active or Archived tab, sorted by last "
         "name, then first name (case and accents ignored), then id. Staff only.",

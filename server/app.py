@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -24,6 +26,7 @@ from server.context import Context
 from server.database_setup import SERVICE_ROLE, with_user
 from server.db import Database, create_engine
 from server.jobs import background_worker
+from server.member_links import unsubscribe_endpoint, verify_email_endpoint
 from server.migrate import head_revision
 from server.settings import Settings
 from server.webhooks import stripe_webhook_endpoint
@@ -57,6 +60,40 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
+    async def execute_operation(
+        self,
+        request: Any,
+        request_adapter: Any,
+        request_data: Any,
+        context: Context,
+        root_value: Any,
+        sub_response: Any,
+    ) -> Any:
+        """The operations of a batch run concurrently: each gets its own read snapshot and
+        loaders (a snapshot ends with its operation), sharing the viewer and statement count."""
+        if not isinstance(request_data, list):
+            return await super().execute_operation(
+                request=request,
+                request_adapter=request_adapter,
+                request_data=request_data,
+                context=context,
+                root_value=root_value,
+                sub_response=sub_response,
+            )
+        return await asyncio.gather(
+            *[
+                super(GraphQLEndpoint, self).execute_operation(
+                    request=request,
+                    request_adapter=request_adapter,
+                    request_data=data,
+                    context=dataclasses.replace(context, _reader=None, _loaders=None),
+                    root_value=root_value,
+                    sub_response=sub_response,
+                )
+                for data in request_data
+            ]
+        )
+
     async def get_context(self, request: Any, response: Any) -> Context:
         database: Database = request.app.state.database
         viewer, auth_error = await self._viewer(request, database)
@@ -67,6 +104,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             viewer=viewer,
             auth_error=auth_error,
             client_address=client_address(request, self.settings.trusted_proxies),
+            tokens=self.tokens,
             request=request,
             response=response,
         )
@@ -150,6 +188,8 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/webhooks/stripe", stripe_webhook_endpoint(settings), methods=["POST"]),
+            Route("/unsubscribe", unsubscribe_endpoint(settings), methods=["GET", "POST"]),
+            Route("/verify-email", verify_email_endpoint(settings), methods=["GET"]),
         ],
         lifespan=lifespan,
     )

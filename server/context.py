@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from server.auth import Viewer
+from server.auth import TokenService, Viewer
 from server.db import Database, ReadTransaction, StatementCounter
 from server.settings import Settings
 
@@ -28,6 +28,8 @@ class Context:
     stripe: StripeGateway | None = None
     counter: StatementCounter = field(default_factory=StatementCounter)
     client_address: str | None = None
+    # Signs the member tokens that log-in and password changes answer with.
+    tokens: TokenService | None = None
     request: Any = None
     response: Any = None
     _reader: ReadTransaction | None = None

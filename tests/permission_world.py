@@ -81,8 +81,25 @@ async def _slot(
         payload=json.dumps({}),
         created_by_staff_id=staff_id,
     )
+    # An additional user's inbox holds what is addressed to them.
+    recipient = (
+        {"recipient_additional_user_id": helper["id"]} if role is Role.ADDITIONAL_USER else {}
+    )
+    message = await db.insert(
+        "messages",
+        business_id=cat.business_id,
+        customer_id=customer["id"],
+        customer_name=f"{customer['first_name']} {customer['last_name']}",
+        channel="IN_APP",
+        purpose="SERVICE",
+        subject="Welcome",
+        body="About the studio",
+        status="SENT",
+        **recipient,
+    )
     rows = {
         "customer": customer,
+        "message": message,
         "customer2": second,
         "participant": participant,
         "additionalUser": helper,
@@ -114,6 +131,7 @@ async def business_world(db: factories.Owner, slug: str) -> BusinessWorld:
     slots[Role.OWNER] = Slot(slots[Role.OWNER].ids, str(business.owner_id))
     slots[Role.STAFF] = Slot(slots[Role.STAFF].ids, str(business.staff_id))
     catalog = {
+        "business": str(business.id),
         "session": str(session),
         "service": str(cat.service),
         "facilitator": str(cat.facilitator),

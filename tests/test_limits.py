@@ -18,7 +18,7 @@ import pytest
 import strawberry
 from graphql import GraphQLError, get_introspection_query
 
-from schema.build import MAX_REPRESENTATIONS
+from schema.build import MAX_BATCHED_OPERATIONS, MAX_REPRESENTATIONS
 from schema.limits import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
 from schema.masking import ErrorMasking, LogsErrorsQuietly, log_errors
 from server.auth import TokenService
@@ -77,10 +77,12 @@ async def test_a_body_under_the_cap_is_answered(api: Api) -> None:
     assert response.status_code == 200 and response.json() == {"data": {"__typename": "Query"}}
 
 
-async def test_batched_operations_are_off(api: Api) -> None:
-    batch = [{"query": "{ __typename }"}] * 2
-    response = await api.http.post("/graphql", json=batch)
-    assert response.status_code == 400
+async def test_at_most_10_operations_are_batched(api: Api) -> None:
+    batch = [{"query": "{ __typename }"}] * MAX_BATCHED_OPERATIONS
+    answered = await api.http.post("/graphql", json=batch)
+    assert answered.status_code == 200 and len(answered.json()) == MAX_BATCHED_OPERATIONS
+    refused = await api.http.post("/graphql", json=[*batch, {"query": "{ __typename }"}])
+    assert refused.status_code == 400
 
 
 # Depth, aliases and tokens
@@ -177,7 +179,7 @@ async def test_tokens_are_capped_at_2000(api: Api) -> None:
 
 
 async def test_page_size_input_lists_and_representations_are_capped(
-    api: Api, two_businesses: Businesses
+    api: Api, owner: factories.Owner, two_businesses: Businesses
 ) -> None:
     token = _staff(api, two_businesses[0])
     page = await api.post("{ customers(first: 101) { totalCount } }", token=token)
@@ -196,6 +198,14 @@ async def test_page_size_input_lists_and_representations_are_capped(
         token,
     )
     assert _codes(entities) == ["TOO_MANY_REPRESENTATIONS"]
+    ada = await factories.customer(owner, two_businesses[0].id)
+    member = api.token(two_businesses[0].id, "customer", ada["id"])
+    inbox = await api.post(
+        "mutation ($ids: [ID!]!) { memberMessagesMarkRead(ids: $ids) { errors { code } } }",
+        {"ids": ids},
+        member,
+    )
+    assert _codes(inbox) == ["TOO_MANY_IDS"]
 
 
 # Every list of ids or objects the schema accepts as input, and where its cap of 100 is
@@ -205,6 +215,7 @@ async def test_page_size_input_lists_and_representations_are_capped(
 CAPPED_INPUT_LISTS = {
     "Query._entities.representations": "schema/build.py MAX_REPRESENTATIONS",
     "PeopleSelectionInput.ids": "resolvers/selection.py MAX_IDS",
+    "Mutation.memberMessagesMarkRead.ids": "schema/member.py MAX_MARK_READ",
 }
 
 

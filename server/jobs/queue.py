@@ -87,6 +87,8 @@ async def enqueue(
     return uuid.UUID(str(job_id))
 
 
+ADD_ITEMS_SLICE: Final = 5_000
+
 _ADD_ITEMS = text(
     """
     INSERT INTO job_items (business_id, job_id, person_id, position)
@@ -106,10 +108,15 @@ async def add_items(
     job_id: uuid.UUID,
     person_ids: Sequence[uuid.UUID],
 ) -> int:
-    """Append people to a job in one statement, whatever their number (a handler expanding a
-    filter selection calls this page by page). A person already in the job is not added again;
-    returns how many were added."""
-    result = await conn.execute(
-        _ADD_ITEMS, {"business_id": business_id, "job_id": job_id, "ids": list(person_ids)}
-    )
-    return int(result.rowcount)
+    """Append people to a job, whatever their number (a handler expanding a filter selection
+    calls this page by page). A person already in the job is not added again; returns how many
+    were added. Statements take a bounded slice each, so none of them nears the statement
+    timeout however long the list."""
+    added = 0
+    for start in range(0, len(person_ids), ADD_ITEMS_SLICE):
+        ids = list(person_ids[start : start + ADD_ITEMS_SLICE])
+        result = await conn.execute(
+            _ADD_ITEMS, {"business_id": business_id, "job_id": job_id, "ids": ids}
+        )
+        added += int(result.rowcount)
+    return added
