@@ -5,9 +5,26 @@ failures. What fails is HTTP 5xx, or an error at a field path that has no code o
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import graphql
 import schemathesis
+from hypothesis import strategies as st
+
+# The `JSON` scalar (questionnaire answers): small objects of answers, written as literals.
+ANSWER_KEYS = st.sampled_from(["injuries", "consent", "heard", "unknown key"])
+ANSWERS = st.dictionaries(ANSWER_KEYS, st.one_of(st.text(max_size=20), st.booleans()), max_size=3)
+
+
+def _literal(answers: dict[str, Any]) -> graphql.ValueNode:
+    fields = ", ".join(
+        f"{key.replace(' ', '_')}: {json.dumps(value)}" for key, value in answers.items()
+    )
+    return graphql.parse_value("{" + fields + "}")
+
+
+schemathesis.graphql.scalar("JSON", ANSWERS.map(_literal))
 
 
 @schemathesis.check
