@@ -303,7 +303,11 @@ class SignedLinks:
     `{base}/exports/people.csv?token=...` (a staff member's CSV download, valid 15 minutes). The
     routes (or the portal pages) that receive them call `verify` with the purpose they serve, so
     a token made for one cannot open another. Password links are spent once the person's token
-    version moves on, which setting a password does."""
+    version moves on, which setting a password does.
+
+    `secrets` is `LINK_SIGNING_SECRET`: one secret, or several separated by commas to rotate
+    them. Links are signed with the first and accepted with any, so a new secret goes first
+    and the old one stays listed until the links it signed have expired."""
 
     LIFETIMES: Final = {
         UNSUBSCRIBE: 365 * 86400,
@@ -313,11 +317,15 @@ class SignedLinks:
         EXPORT: 15 * 60,
     }
 
-    def __init__(self, base_url: str, secret: str) -> None:
-        if not secret:
+    def __init__(self, base_url: str, secrets: str) -> None:
+        listed = [s.strip() for s in secrets.split(",") if s.strip()]
+        if not listed:
             raise ValueError("Links need a signing secret (LINK_SIGNING_SECRET).")
         self.base_url = base_url.rstrip("/")
-        self._key = hashlib.sha256(b"customer-subgraph links\x00" + secret.encode()).digest()
+        self._keys = [
+            hashlib.sha256(b"customer-subgraph links\x00" + s.encode()).digest() for s in listed
+        ]
+        self._key = self._keys[0]
 
     def _token(
         self,
@@ -385,9 +393,14 @@ class SignedLinks:
     def verify(self, token: str, purpose: str) -> LinkClaims | None:
         """The claims of a genuine, unexpired token made for `purpose`; otherwise None."""
         body, _, signature = token.partition(".")
-        expected = _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest())
         # Bytes: a tampered token may carry characters `compare_digest` refuses as text.
-        if not signature or not hmac.compare_digest(signature.encode(), expected.encode()):
+        if not signature or not any(
+            hmac.compare_digest(
+                signature.encode(),
+                _b64(hmac.new(key, body.encode(), hashlib.sha256).digest()).encode(),
+            )
+            for key in self._keys
+        ):
             return None
         try:
             claims = json.loads(_unb64(body))

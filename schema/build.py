@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from functools import cache, partial
 from typing import Any, Final
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import (
+    AddValidationRules,
+    ParserCache,
+    SchemaExtension,
+    ValidationCache,
+)
 from strawberry.federation.schema import FederationAny
 from strawberry.federation.schema import Schema as FederationSchema
 from strawberry.schema.config import StrawberryConfig
@@ -17,9 +24,11 @@ from strawberry.types.graphql import OperationType
 
 from schema.errors import ApiError, ErrorCode
 from schema.execution import LeanExecutionContext, mark_plain_leaves
+from schema.limits import limit_extensions
+from schema.masking import ErrorMasking, LogsErrorsQuietly
 from schema.mutation import Mutation
 from schema.people import AdditionalUser, Customer, Participant
-from schema.permissions import authenticated_viewer
+from schema.permissions import FEDERATION_FIELDS
 from schema.profile import PROFILE_ENTITIES
 from schema.query import Query
 from server.context import Context
@@ -74,14 +83,14 @@ def _is_uuid(value: object) -> bool:
     return True
 
 
-class SubgraphSchema(FederationSchema):
+class SubgraphSchema(LogsErrorsQuietly, FederationSchema):
     """Validates `_entities` representations before resolving them: a bad one gives null at its
     index with INVALID_REPRESENTATION, only more than 100 fails the whole call."""
 
     def entities_resolver(
         self, info: Info[Context, Any], representations: list[FederationAny]
     ) -> list[FederationAny]:
-        authenticated_viewer(info)
+        FEDERATION_FIELDS["_entities"].check(info)
         if len(representations) > MAX_REPRESENTATIONS:
             raise ApiError(
                 ErrorCode.TOO_MANY_REPRESENTATIONS,
@@ -108,13 +117,31 @@ class SubgraphSchema(FederationSchema):
         return results
 
 
-schema = SubgraphSchema(
-    query=Query,
-    mutation=Mutation,
-    types=[Customer, Participant, AdditionalUser, *PROFILE_ENTITIES],
-    federation_version=FEDERATION_VERSION,
-    extensions=[CloseSnapshot, ParserCache, ValidationCache],
-    config=StrawberryConfig(batching_config={"max_operations": MAX_BATCHED_OPERATIONS}),
-    execution_context_class=LeanExecutionContext,
-)
-mark_plain_leaves(schema._schema)
+@cache
+def build_schema(*, introspection: bool) -> SubgraphSchema:
+    """The schema with its extensions: the cost limits run before the caches so that cached
+    documents were checked too; masking wraps everything."""
+    no_introspection = partial(AddValidationRules, [NoSchemaIntrospectionCustomRule])
+    rules = [] if introspection else [no_introspection]
+    built = SubgraphSchema(
+        query=Query,
+        mutation=Mutation,
+        types=[Customer, Participant, AdditionalUser, *PROFILE_ENTITIES],
+        federation_version=FEDERATION_VERSION,
+        extensions=[
+            ErrorMasking,
+            CloseSnapshot,
+            *limit_extensions(),
+            *rules,
+            ParserCache,
+            ValidationCache,
+        ],
+        config=StrawberryConfig(batching_config={"max_operations": MAX_BATCHED_OPERATIONS}),
+        execution_context_class=LeanExecutionContext,
+    )
+    mark_plain_leaves(built._schema)
+    return built
+
+
+# The schema as development serves it (introspection on): the SDL export and direct tests.
+schema = build_schema(introspection=True)

@@ -67,6 +67,11 @@ class ErrorCode(Enum):
         description="The person may not log in to the member portal: archived, merged, or "
         "their portal access is turned off.",
     )
+    TOO_COMPLEX = strawberry.enum_value(
+        "TOO_COMPLEX",
+        description="The document is too deep (over 10 levels) or uses too many aliases (over 15, "
+        "fragments counted at each spread).",
+    )
     INTERNAL_SERVER_ERROR = strawberry.enum_value(
         "INTERNAL_SERVER_ERROR", description="Something failed on our side."
     )

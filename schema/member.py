@@ -15,7 +15,6 @@ from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncConnection
-from strawberry.permission import BasePermission
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -28,7 +27,7 @@ from resolvers.mutations import parse_uuid, run
 from schema.errors import ApiError, ErrorCode, UserError, user_error
 from schema.pagination import Connection, build_connection, list_signature, page_request
 from schema.people import AdditionalUser, Customer, PersonKind, PersonStatus
-from schema.permissions import authenticated_viewer
+from schema.permissions import MEMBERS, IsPublic, RolePermission
 from schema.profile import Message, QuestionnaireResponse
 from server.auth import MAX_TOKEN_LIFETIME_S, Role, Viewer
 from server.context import Context
@@ -36,15 +35,12 @@ from server.context import Context
 MAX_MARK_READ = 100
 
 
-class IsMember(BasePermission):
+class IsMember(RolePermission):
     """A customer or an additional user signed in to the member portal."""
 
+    roles = MEMBERS
+    phrase = "Members only."
     message = "Only members (customers and additional users) have this."
-
-    def has_permission(self, source: Any, info: Info[Context, Any], **kwargs: Any) -> bool:
-        if authenticated_viewer(info).is_staff:
-            raise ApiError(ErrorCode.FORBIDDEN, self.message)
-        return True
 
 
 def _member(info: Info[Context, Any]) -> Viewer:
@@ -146,7 +142,8 @@ async def load_me(info: Info[Context, Any], viewer: Viewer) -> Me | None:
 @strawberry.type(description="Member portal reads.")
 class MemberQueries:
     @strawberry.field(
-        description="The signed-in member (a customer or an additional user). Staff get FORBIDDEN.",
+        description="The signed-in member (a customer or an additional user). Staff get "
+        "FORBIDDEN. Members only.",
         permission_classes=[IsMember],
     )
     async def me(self, info: Info[Context, Any]) -> Me | None:
@@ -318,7 +315,8 @@ async def _me_payload(info: Info[Context, Any], errors: list[UserError]) -> MePa
 class MemberMutations:
     @strawberry.mutation(
         description="Sign up as a new member (an app user) of a business: answers with a token "
-        "at once and emails a link to confirm the address. No token needed."
+        "at once and emails a link to confirm the address. No token needed.",
+        permission_classes=[IsPublic],
     )
     async def member_sign_up(
         self, info: Info[Context, Any], input: MemberSignUpInput
@@ -343,7 +341,8 @@ class MemberMutations:
         "minutes for an account, or 50 for a client address, the answer is TOO_MANY_ATTEMPTS "
         "with `retryAfterSeconds` (30 s, doubling up to 15 minutes) and the password is not "
         "checked. Archived, merged and access-disabled people get SIGN_IN_REFUSED. No token "
-        "needed."
+        "needed.",
+        permission_classes=[IsPublic],
     )
     async def member_log_in(
         self, info: Info[Context, Any], input: MemberLogInInput
@@ -356,7 +355,8 @@ class MemberMutations:
 
     @strawberry.mutation(
         description="Email a single-use link (valid 2 hours) to reset the password. The answer "
-        "is the same whether or not the email belongs to anyone. No token needed."
+        "is the same whether or not the email belongs to anyone. No token needed.",
+        permission_classes=[IsPublic],
     )
     async def member_request_password_reset(
         self, info: Info[Context, Any], input: MemberRequestPasswordResetInput
@@ -370,7 +370,8 @@ class MemberMutations:
     @strawberry.mutation(
         description="Set a new password with the token of an emailed reset (or set-password) "
         "link: once, before it expires. Other devices are signed out; answers with a fresh "
-        "token. No token needed."
+        "token. No token needed.",
+        permission_classes=[IsPublic],
     )
     async def member_reset_password(
         self, info: Info[Context, Any], input: MemberResetPasswordInput
@@ -383,7 +384,7 @@ class MemberMutations:
 
     @strawberry.mutation(
         description="Change the password (the current one is needed and counted like a log-in). "
-        "Every other device is signed out; answers with a fresh token.",
+        "Every other device is signed out; answers with a fresh token. Members only.",
         permission_classes=[IsMember],
     )
     async def member_change_password(
@@ -401,7 +402,7 @@ class MemberMutations:
 
     @strawberry.mutation(
         description="Update the member's own names, login email and mobile (checked as staff "
-        "edits are; a new email must be confirmed again).",
+        "edits are; a new email must be confirmed again). Members only.",
         permission_classes=[IsMember],
     )
     async def member_update_contact(
@@ -421,7 +422,7 @@ class MemberMutations:
 
     @strawberry.mutation(
         description="Agree to or stop marketing messages; each change is recorded with its "
-        "time, the source (member portal) and the wording shown.",
+        "time, the source (member portal) and the wording shown. Members only.",
         permission_classes=[IsMember],
     )
     async def member_set_marketing_consent(
@@ -454,7 +455,7 @@ class MemberMutations:
 
     @strawberry.mutation(
         description="Answer a questionnaire assigned to the member's account; the answers are "
-        "checked against its questions and the response becomes COMPLETED.",
+        "checked against its questions and the response becomes COMPLETED. Members only.",
         permission_classes=[IsMember],
     )
     async def member_questionnaire_submit(
@@ -482,7 +483,7 @@ class MemberMutations:
 
     @strawberry.mutation(
         description=f"Mark in-app messages read (at most {MAX_MARK_READ} ids; the first "
-        "reading time is kept).",
+        "reading time is kept). Members only.",
         permission_classes=[IsMember],
     )
     async def member_messages_mark_read(

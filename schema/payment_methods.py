@@ -15,27 +15,23 @@ from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy import Row
-from strawberry.permission import BasePermission
 from strawberry.types import Info
 
 from resolvers import payment_methods
 from schema.errors import ApiError, ErrorCode, UserError
-from schema.permissions import authenticated_viewer
+from schema.permissions import STAFF, RolePermission, authenticated_viewer
 from server.auth import Role
 from server.context import Context
 
 MAX_SETUP_INTENT_ID = 255
 
 
-class MayUsePaymentMethods(BasePermission):
+class MayUsePaymentMethods(RolePermission):
     """Staff and customers; never additional users."""
 
+    roles = STAFF | {Role.CUSTOMER}
+    phrase = "a member"
     message = "Additional users cannot see or change payment methods."
-
-    def has_permission(self, source: Any, info: Info[Context, Any], **kwargs: Any) -> bool:
-        if authenticated_viewer(info).role is Role.ADDITIONAL_USER:
-            raise ApiError(ErrorCode.FORBIDDEN, self.message)
-        return True
 
 
 @strawberry.type(
@@ -202,7 +198,7 @@ class PaymentMethodMutations:
         "it succeeded for this customer, attaches the card to their Stripe customer and stores "
         "its summary. The first card becomes the default. Completing twice stores it once. "
         "NOT_FOUND for a SetupIntent that is not this customer's; INVALID_STATE while it is "
-        "not confirmed yet.",
+        "not confirmed yet. Staff for any customer, a member for themselves.",
         permission_classes=[MayUsePaymentMethods],
     )
     async def payment_method_setup_complete(

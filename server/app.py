@@ -22,11 +22,12 @@ from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
 
 from integrations.stripe_client import StripeGateway
-from schema.build import finish_operation
-from schema.build import schema as default_schema
+from schema.build import build_schema, finish_operation
 from schema.compiled.registry import TrustedDocuments
 from schema.compiled.run import execute_plan
+from schema.masking import masked
 from server import auth, graphiql
+from server.body_limit import BodySizeLimit
 from server.context import Context
 from server.database_setup import SERVICE_ROLE, with_user
 from server.db import Database, TokenClaim, create_engine
@@ -61,12 +62,14 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         documents: TrustedDocuments,
         **kwargs: Any,
     ) -> None:
+        served = build_schema(introspection=settings.introspection)
         super().__init__(
-            default_schema,
+            served,
             graphql_ide="graphiql" if settings.graphiql else None,
             allow_queries_via_get=True,
             **kwargs,
         )
+        self.served_schema = served
         self.settings = settings
         self.tokens = tokens
         self.documents = documents
@@ -92,7 +95,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             )
         try:
             result = await execute_plan(
-                default_schema._schema,
+                self.served_schema._schema,
                 plan,
                 context,
                 request_data.variables,
@@ -102,7 +105,8 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         finally:
             await finish_operation(context)
         if result.errors:
-            default_schema.process_errors(result.errors)
+            self.served_schema.process_errors(result.errors)
+            result.errors = masked(result.errors, self.settings.debug)
         return result
 
     async def render_graphql_ide(self, request: Request) -> Response:
@@ -246,7 +250,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
         settings.jwt_audience,
     )
     documents = TrustedDocuments.load(
-        default_schema._schema,
+        build_schema(introspection=settings.introspection)._schema,
         settings.trusted_documents_dirs,
         trusted_only=settings.trusted_documents_only,
         compile_plans=settings.compiled_documents,
@@ -274,7 +278,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Starlett
     return Starlette(
         debug=settings.debug,
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", BodySizeLimit(graphql), methods=["GET", "POST"]),
             *graphiql.routes(enabled=settings.graphiql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),

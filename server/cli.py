@@ -121,6 +121,7 @@ def cmd_token(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
+    from server import log_redaction
     from server.app import create_app, settle_garbage_collector
     from server.migrate import upgrade
 
@@ -145,6 +146,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         )
         server = uvicorn.Server(config)
         settle_garbage_collector()
+        log_redaction.install()  # after Config has configured logging
         server.run()
 
 

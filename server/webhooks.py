@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from resolvers import stripe_calls
+from server.body_limit import read_capped
 from server.db import UNCOUNTED_MARKER, Database
 from server.settings import Settings
 
@@ -188,17 +189,6 @@ async def receive(
     return await database.run_mutation(business_id, apply)
 
 
-async def _read_body(request: Request) -> bytes | None:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def stripe_webhook_endpoint(
     settings: Settings, registry: WebhookHandlers = handlers
 ) -> Callable[[Request], Awaitable[Response]]:
@@ -207,7 +197,7 @@ def stripe_webhook_endpoint(
     async def endpoint(request: Request) -> Response:
         if not settings.stripe_webhook_secret:
             return JSONResponse({"error": "Stripe webhooks are not configured."}, 503)
-        payload = await _read_body(request)
+        payload = await read_capped(request.stream(), MAX_BODY_BYTES)
         if payload is None:
             return JSONResponse({"error": "Payload too large."}, 413)
         try:

@@ -3,6 +3,7 @@ test, the app over HTTP (httpx + the real lifespan) and token minting."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
@@ -61,26 +62,35 @@ async def owner(db: testdb.ClonedDatabase) -> AsyncIterator[factories.Owner]:
         yield connection
 
 
-@pytest.fixture
-def settings(db: testdb.ClonedDatabase) -> Settings:
+def settings_for(db: testdb.ClonedDatabase, **overrides: Any) -> Settings:
+    """The test settings for one cloned database."""
+    values: dict[str, Any] = {"pool_size": 4, "statement_count_header": True, **overrides}
     return replace(
         load_settings(),
         environment="test",
         database_url=db.owner_url,
         app_database_url=db.service_url,
-        pool_size=4,
-        statement_count_header=True,
+        **values,
     )
 
 
-@pytest.fixture
-def tokens(settings: Settings) -> TokenService:
+def token_service(settings: Settings) -> TokenService:
     return TokenService(
         parse_verify_keys(settings.jwt_verify_keys, settings.jwt_issuer),
         parse_signing_key(settings.jwt_signing_key),
         settings.jwt_issuer,
         settings.jwt_audience,
     )
+
+
+@pytest.fixture
+def settings(db: testdb.ClonedDatabase) -> Settings:
+    return settings_for(db)
+
+
+@pytest.fixture
+def tokens(settings: Settings) -> TokenService:
+    return token_service(settings)
 
 
 @dataclass
@@ -117,13 +127,20 @@ class Api:
         return result
 
 
-@pytest.fixture
-async def api(settings: Settings, tokens: TokenService) -> AsyncIterator[Api]:
+@contextlib.asynccontextmanager
+async def serving(settings: Settings, tokens: TokenService) -> AsyncIterator[Api]:
+    """The app with its real lifespan, over HTTP."""
     app = create_app(settings)
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             yield Api(http=http, tokens=tokens)
+
+
+@pytest.fixture
+async def api(settings: Settings, tokens: TokenService) -> AsyncIterator[Api]:
+    async with serving(settings, tokens) as api:
+        yield api
 
 
 @pytest.fixture

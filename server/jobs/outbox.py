@@ -271,7 +271,9 @@ async def deliver(
         await session.send(email, sender=services.mail_from, recipient=prepared.to_address)
     except DeliveryError as failure:
         error = failure
-        log.info("message %s not delivered: %s", prepared.id, failure.reason)
+        # The server's reason may quote the address: it is kept on the message, logged at DEBUG.
+        log.info("message %s not delivered (retryable: %s)", prepared.id, failure.retryable)
+        log.debug("message %s not delivered: %s", prepared.id, failure.reason)
     await db.run_mutation(
         business_id, functools.partial(_record, prepared=prepared, error=error, config=config)
     )
