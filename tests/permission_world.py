@@ -97,8 +97,23 @@ async def _slot(
         status="SENT",
         **recipient,
     )
+    # Each role's own audience, holding its customer: adding that customer again is a no-op.
+    audience = await db.insert(
+        "campaign_audiences",
+        business_id=cat.business_id,
+        name=f"Matrix {label}",
+        created_by_staff_id=staff_id,
+    )
+    await db.insert(
+        "campaign_audience_members",
+        business_id=cat.business_id,
+        audience_id=audience["id"],
+        customer_id=customer["id"],
+        added_by_staff_id=staff_id,
+    )
     rows = {
         "customer": customer,
+        "audience": audience,
         "message": message,
         "customer2": second,
         "participant": participant,
