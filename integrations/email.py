@@ -36,6 +36,9 @@ MERGE_FIELDS: Final = (
     "reset_password_url",
     "verify_email_url",
 )
+# What staff may write into bulk messages: the account links (password reset, email
+# confirmation) are sent only by the service's own emails.
+STAFF_MERGE_FIELDS: Final = MERGE_FIELDS[:6]
 URL_FIELDS: Final = frozenset(
     {"unsubscribe_url", "set_password_url", "reset_password_url", "verify_email_url"}
 )
@@ -48,9 +51,9 @@ _LINE_BREAKS = re.compile(r"[\r\n]+")
 class TemplateError(ValueError):
     """A template names fields that are not merge fields."""
 
-    def __init__(self, unknown: list[str]) -> None:
+    def __init__(self, unknown: list[str], available: tuple[str, ...] = MERGE_FIELDS) -> None:
         names = ", ".join(f"{{{name}}}" for name in unknown)
-        allowed = ", ".join(f"{{{name}}}" for name in MERGE_FIELDS)
+        allowed = ", ".join(f"{{{name}}}" for name in available)
         super().__init__(f"Unknown merge field {names}; available: {allowed}.")
         self.unknown = unknown
 
@@ -69,7 +72,7 @@ class Template:
     parts: tuple[str | Field, ...]
 
     @classmethod
-    def parse(cls, source: str) -> Template:
+    def parse(cls, source: str, available: tuple[str, ...] = MERGE_FIELDS) -> Template:
         parts: list[str | Field] = []
         unknown: list[str] = []
         position = 0
@@ -78,13 +81,13 @@ class Template:
             token, name = match.group(0), match.group(1)
             if name is None:
                 parts.append(token[0])
-            elif name in MERGE_FIELDS:
+            elif name in available:
                 parts.append(Field(name))
             elif name not in unknown:
                 unknown.append(name)
             position = match.end()
         if unknown:
-            raise TemplateError(unknown)
+            raise TemplateError(unknown, available)
         parts.append(source[position:])
         return cls(tuple(part for part in parts if part != ""))
 

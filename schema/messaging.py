@@ -17,7 +17,13 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncConnection
 from strawberry.types import Info
 
-from integrations.email import SUBJECT_MAX, URL_FIELDS, Template, TemplateError
+from integrations.email import (
+    STAFF_MERGE_FIELDS,
+    SUBJECT_MAX,
+    URL_FIELDS,
+    Template,
+    TemplateError,
+)
 from resolvers import account_emails, outbox
 from resolvers.account_history import Actor
 from resolvers.app_access import set_app_access
@@ -68,7 +74,7 @@ def _template_errors(source: str, field: str, limit: int, label: str) -> list[Us
         message = f"The {label} is limited to {limit:,} characters."
         return [user_error(ErrorCode.TOO_LONG, field, message)]
     try:
-        Template.parse(source)
+        Template.parse(source, STAFF_MERGE_FIELDS)
     except TemplateError as error:
         return [user_error(ErrorCode.INVALID, field, str(error))]
     return []
