@@ -7,6 +7,7 @@ Idempotent: every statement checks before it creates.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from urllib.parse import urlsplit, urlunsplit
 
@@ -60,7 +61,21 @@ async def ensure_database(admin_url: str, database: str) -> None:
 
 
 async def ensure_roles(admin_url: str, statement_timeout_ms: int = 5000) -> None:
-    """Create the owner and service roles and give the owner what migrations need."""
+    """Create the owner and service roles and give the owner what migrations need. Roles are
+    shared by the whole server, so processes preparing databases side by side (parallel test
+    workers) may collide on them: PostgreSQL then answers "tuple concurrently updated", and the
+    steps, all idempotent, are simply run again."""
+    for attempt in range(5):
+        try:
+            await _ensure_roles_once(admin_url, statement_timeout_ms)
+            return
+        except asyncpg.InternalServerError as error:
+            if "concurrently" not in str(error) or attempt == 4:
+                raise
+            await asyncio.sleep(0.05 * (attempt + 1))
+
+
+async def _ensure_roles_once(admin_url: str, statement_timeout_ms: int) -> None:
     conn = await asyncpg.connect(asyncpg_url(admin_url))
     try:
         for role, options in (
