@@ -32,6 +32,7 @@ from server.context import Context
 from server.database_setup import SERVICE_ROLE, with_user
 from server.db import Database, TokenClaim, create_engine
 from server.exports import export_endpoint
+from server.input_text import nul_refusal
 from server.jobs import background_worker
 from server.member_links import unsubscribe_endpoint, verify_email_endpoint
 from server.migrate import head_revision
@@ -84,9 +85,10 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
         found = self.documents.lookup(request_data.query, request_data.extensions)
-        if found.error is not None:
+        refused = found.error or nul_refusal(found.query, request_data.variables)
+        if refused is not None:
             await finish_operation(context)
-            return ExecutionResult(data=None, errors=[found.error])
+            return ExecutionResult(data=None, errors=[refused])
         plan = found.document.plan_for(request_data.operation_name) if found.document else None
         if plan is None:
             request_data.query = found.query
