@@ -19,18 +19,31 @@ NUL_MESSAGE = "Text may not contain the NUL character (U+0000)."
 _NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u(?:0000|\{0+\})", re.IGNORECASE)
 
 
-def _has_nul(value: Any) -> bool:
+def _nul_path(value: Any, path: str) -> str | None:
+    """The dotted path of the first string carrying a NUL (keys included), else None."""
     if isinstance(value, str):
-        return "\x00" in value
+        return path if "\x00" in value else None
     if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+        for key, item in value.items():
+            inner = f"{path}.{key}" if path else str(key)
+            found = inner if "\x00" in str(key) else _nul_path(item, inner)
+            if found is not None:
+                return found
     if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
-    return False
+        for index, item in enumerate(value):
+            found = _nul_path(item, f"{path}.{index}")
+            if found is not None:
+                return found
+    return None
 
 
 def nul_refusal(query: str | None, variables: Any) -> GraphQLError | None:
-    """The error to answer with when the operation's arguments carry a NUL, else None."""
-    if (query is not None and _NUL_ESCAPE.search(query)) or _has_nul(variables):
-        return GraphQLError(NUL_MESSAGE, extensions={"code": ErrorCode.INVALID_ARGUMENT.value})
-    return None
+    """The error to answer with when the operation's arguments carry a NUL, else None. For a
+    variable, `extensions.field` is its path (`input.firstName`)."""
+    field = _nul_path(variables or {}, "")
+    if field is None and not (query is not None and _NUL_ESCAPE.search(query)):
+        return None
+    extensions: dict[str, Any] = {"code": ErrorCode.INVALID_ARGUMENT.value}
+    if field:
+        extensions["field"] = field
+    return GraphQLError(NUL_MESSAGE, extensions=extensions)

@@ -104,7 +104,6 @@ async def test_create_makes_a_searchable_lead_with_history(
         ({"mobile": "call me maybe"}, "INVALID", "input.mobile"),
         ({"firstName": "   "}, "REQUIRED", "input.firstName"),
         ({"lastName": "x" * 10_000}, "TOO_LONG", "input.lastName"),
-        ({"firstName": "Bad\u0000Name"}, "INVALID", "input.firstName"),
         ({"lastName": "Bell\u0007"}, "INVALID", "input.lastName"),
         ({"password": "Sh0rt!"}, "INVALID", "input.password"),
         ({"password": "alllowercase1!"}, "INVALID", "input.password"),
@@ -128,6 +127,18 @@ async def test_create_refuses_bad_input_with_code_and_field(
     assert result["customer"] is None
     assert [(e["code"], e["field"]) for e in result["errors"]] == [(code, field)]
     assert result["errors"][0]["message"]
+    assert await owner.c.fetchval("SELECT count(*) FROM customers") == 0
+
+
+async def test_a_nul_character_is_refused_before_anything_runs(
+    api: Api, owner: factories.Owner, biz: factories.BusinessFixture
+) -> None:
+    new = {"firstName": "Bad\u0000Name", "lastName": "Lovelace", "email": "ada@example.com"}
+    answer = await api.post(CREATE, {"input": new}, staff(api, biz))
+    assert answer["data"] is None
+    assert [e["extensions"] for e in answer["errors"]] == [
+        {"code": "INVALID_ARGUMENT", "field": "input.firstName"}
+    ]
     assert await owner.c.fetchval("SELECT count(*) FROM customers") == 0
 
 

@@ -31,7 +31,11 @@ async def test_nul_in_variables_and_literals_is_an_invalid_argument(
     mine, _ = two_businesses
     staff = api.token(mine.id, "staff", mine.staff_id)
     variables = {"input": {"business": "x\x00", "email": "a@b.c", "password": "secret"}}
-    assert _refused(await api.post(LOG_IN, variables))
+    answer = await api.post(LOG_IN, variables)
+    assert answer["data"] is None
+    assert answer["errors"] == [
+        {**REFUSED, "extensions": {"code": "INVALID_ARGUMENT", "field": "input.business"}}
+    ]
     assert _refused(await api.post(CREATE_AUDIENCE, token=staff))
     assert _refused(await api.post(PEOPLE % "\\u{0}", token=staff))
 
