@@ -39,7 +39,11 @@ def _nul_path(value: Any, path: str) -> str | None:
 
 def nul_refusal(query: str | None, variables: Any) -> GraphQLError | None:
     """The error to answer with when the operation's arguments carry a NUL, else None. For a
-    variable, `extensions.field` is its path (`input.firstName`)."""
+    variable, `extensions.field` is its path (`input.firstName`). A gateway's `_entities` call
+    is left to its own per-representation checks (a bad one is null at its index with
+    INVALID_REPRESENTATION; representations are parsed, never stored)."""
+    if query is not None and "_entities" in query:
+        return None
     field = _nul_path(variables or {}, "")
     if field is None and not (query is not None and _NUL_ESCAPE.search(query)):
         return None
