@@ -177,6 +177,22 @@ class ReadTransaction:
             conn = await self._connection()
             return await conn.execute(statement, params)
 
+    async def fetch_raw(self, sql: str, *args: Any) -> list[Any]:
+        """Run one statement as asyncpg records, bypassing SQLAlchemy's result machinery (hot
+        read paths whose SQL is fixed text with `$n` parameters); counted like any other."""
+        async with self._lock:
+            driver = await _driver(await self._connection())
+            self._counter.record(sql)
+            rows: list[Any] = await driver.fetch(sql, *args)
+            return rows
+
+    async def fetchval_raw(self, sql: str, *args: Any) -> Any:
+        """The first column of the first row of one statement (see `fetch_raw`)."""
+        async with self._lock:
+            driver = await _driver(await self._connection())
+            self._counter.record(sql)
+            return await driver.fetchval(sql, *args)
+
     async def close(self) -> None:
         if self._conn is None:
             return

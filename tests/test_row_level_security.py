@@ -171,11 +171,19 @@ async def test_reads_share_one_read_only_repeatable_read_snapshot(
         isolation = (await reader.execute(text("SHOW transaction_isolation"))).scalar()
         read_only = (await reader.execute(text("SHOW transaction_read_only"))).scalar()
         tenant = (await reader.execute(text("SELECT current_setting('app.business_id')"))).scalar()
+        # The raw path runs on the same snapshot's connection, and is counted alike.
+        backend = (await reader.execute(text("SELECT pg_backend_pid()"))).scalar()
+        raw_backend = await reader.fetchval_raw("SELECT pg_backend_pid()")
+        raw_rows = await reader.fetch_raw(
+            "SELECT current_setting('app.business_id') AS tenant, $1::int AS n", 7
+        )
     finally:
         await reader.close()
         await database.engine.dispose()
     assert (isolation, read_only, tenant) == ("repeatable read", "on", str(mine.id))
-    assert counter.count == 3  # the tenant setting is not counted
+    assert raw_backend == backend
+    assert [(row["tenant"], row["n"]) for row in raw_rows] == [(str(mine.id), 7)]
+    assert counter.count == 6  # the tenant setting is not counted
 
 
 async def test_mutations_run_read_committed_and_retry_serialization_failures(
