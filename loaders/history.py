@@ -361,9 +361,9 @@ class RecordByIdLoader(RowLoader[uuid.UUID, Row[Any] | None]):
         self.statement = spec.by_id()
 
     async def batch_load_fn(self, keys: list[uuid.UUID]) -> list[Row[Any] | None]:
-        result = await self.reader.execute(self.statement, {"ids": keys})
+        rows = await self.fetch_text(self.statement, {"ids": keys})
         key_column = self.spec.id_column
-        by_id = {getattr(row, key_column): row for row in result.all()}
+        by_id = {row[key_column]: row for row in rows}
         return [by_id.get(key) for key in keys]
 
 
@@ -481,10 +481,9 @@ class TabLoader(RowLoader[TabKey, TabPage]):
             params["after_at"], params["after_id"] = args.after
         if args.before is not None:
             params["before_at"], params["before_id"] = args.before
-        result = await self.reader.execute(query, params)
         rows: list[list[Row[Any]]] = [[] for _ in customer_ids]
         totals = [0] * len(customer_ids)
-        for row in result.all():
+        for row in await self.fetch_text(query, params):
             index = row.tab_ord - 1
             totals[index] = row.tab_total
             if row.id is not None:
@@ -591,7 +590,7 @@ class AccountSummaryLoader(RowLoader[SummaryKey, AccountSummary]):
 
     async def batch_load_fn(self, keys: list[SummaryKey]) -> list[AccountSummary]:
         as_of = now()
-        result = await self.reader.execute(
+        rows = await self.fetch_text(
             SUMMARY,
             {
                 "ids": [key.customer_id for key in keys],
@@ -600,7 +599,7 @@ class AccountSummaryLoader(RowLoader[SummaryKey, AccountSummary]):
             },
         )
         summaries: list[AccountSummary | None] = [None] * len(keys)
-        for row in result.all():
+        for row in rows:
             index = row.ord - 1
             summary = summaries[index]
             if summary is None:
@@ -636,8 +635,7 @@ class AnswersByResponseLoader(RowLoader[uuid.UUID, Row[Any] | None]):
     """A questionnaire response's answers with the questionnaire's questions."""
 
     async def batch_load_fn(self, keys: list[uuid.UUID]) -> list[Row[Any] | None]:
-        result = await self.reader.execute(ANSWERS, {"ids": keys})
-        by_id = {row.id: row for row in result.all()}
+        by_id = {row.id: row for row in await self.fetch_text(ANSWERS, {"ids": keys})}
         return [by_id.get(key) for key in keys]
 
 

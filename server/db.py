@@ -177,13 +177,14 @@ class ReadTransaction:
             conn = await self._connection()
             return await conn.execute(statement, params)
 
-    async def fetch_raw(self, sql: str, *args: Any) -> list[Any]:
-        """Run one statement as asyncpg records, bypassing SQLAlchemy's result machinery (hot
-        read paths whose SQL is fixed text with `$n` parameters); counted like any other."""
+    async def fetch_raw(self, sql: str, *args: Any, record_class: type | None = None) -> list[Any]:
+        """Run one statement as asyncpg records (of `record_class`, an `asyncpg.Record`
+        subclass, if given), bypassing SQLAlchemy's result machinery: for hot read paths whose
+        SQL is fixed text with `$n` parameters. Counted like any other statement."""
         async with self._lock:
             driver = await _driver(await self._connection())
             self._counter.record(sql)
-            rows: list[Any] = await driver.fetch(sql, *args)
+            rows: list[Any] = await driver.fetch(sql, *args, record_class=record_class)
             return rows
 
     async def fetchval_raw(self, sql: str, *args: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
@@ -128,3 +129,18 @@ async def test_members_see_only_themselves_and_staff_lists_are_forbidden(
         }
         assert await api.data(query, {"id": str(neighbour["id"])}, token) == {"customer": None}
         assert await _code(api, token) == "FORBIDDEN"
+
+
+async def test_a_token_accepted_before_is_refused_once_it_expires(
+    api: Api, two_businesses: tuple[factories.BusinessFixture, ...]
+) -> None:
+    """A verified token is remembered by the process, but never past its expiry."""
+    mine, _ = two_businesses
+    now = int(time.time())
+    token = _raw_token(_claims(mine, iat=now, exp=now + 2))
+    assert await api.data(QUERY, token=token) == {"customers": {"totalCount": 0}}
+    assert await api.data(QUERY, token=token) == {"customers": {"totalCount": 0}}
+    await asyncio.sleep(now + 2 - time.time())
+    body = await api.post(QUERY, token=token)
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert "expired" in body["errors"][0]["message"]
