@@ -81,6 +81,8 @@ def service(
         "PORT": str(port),
         "STATEMENT_COUNT_HEADER": "1",
         "WORKER_ENABLED": "0",
+        # One serving process per core, as a deployment on this machine would run.
+        "WEB_CONCURRENCY": os.environ.get("WEB_CONCURRENCY", str(os.cpu_count() or 1)),
         **(extra_env or {}),
     }
     process = subprocess.Popen(
@@ -156,10 +158,24 @@ async def light_client(
 
 
 def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a process so far (Linux /proc); NaN elsewhere."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
+    """User plus system CPU time so far of a process and its living descendants (the serving
+    processes of a multi-process service) from Linux /proc; NaN elsewhere."""
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks = int(fields[11]) + int(fields[12])
+        stats[int(entry)] = (int(fields[1]), ticks / os.sysconf("SC_CLK_TCK"))
+    if pid not in stats:
         return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tree, total = {pid}, 0.0
+    for _ in range(4):  # the service, its serving processes and anything they start
+        tree |= {child for child, (parent, _) in stats.items() if parent in tree}
+    for member in tree:
+        total += stats[member][1]
+    return total

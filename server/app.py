@@ -239,6 +239,19 @@ def settle_garbage_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+def serving_process_app() -> Starlette:
+    """The app of one of several serving processes (`WEB_CONCURRENCY` > 1): uvicorn calls this
+    in each process once it has configured logging; `serve` has put the database in the
+    environment."""
+    from server import log_redaction
+    from server.settings import load_settings
+
+    app = create_app(load_settings())
+    settle_garbage_collector()
+    log_redaction.install()
+    return app
+
+
 def service_url(settings: Settings) -> str:
     return settings.app_database_url or with_user(settings.database_url, SERVICE_ROLE)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 import uuid
@@ -141,6 +142,19 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
                 '{"Authorization": "Bearer <token>"}\n',
                 flush=True,
             )
+        if s.web_concurrency > 1:
+            # Each process builds its own app from the environment, pointed at this database.
+            os.environ["DATABASE_URL"] = s.database_url
+            uvicorn.run(
+                "server.app:serving_process_app",
+                factory=True,
+                host=s.host,
+                port=s.port,
+                workers=s.web_concurrency,
+                log_level="info",
+                lifespan="on",
+            )
+            return
         config = uvicorn.Config(
             create_app(s), host=s.host, port=s.port, log_level="info", lifespan="on"
         )

@@ -45,6 +45,8 @@ class Settings:
     data_dir: Path = REPO_ROOT / ".data"
     host: str = "127.0.0.1"
     port: int = 8000
+    # Serving processes (`serve`): one per core uses the machine; each has its own pool.
+    web_concurrency: int = 1
     debug: bool = False
     jwt_issuer: str = "customer-subgraph"
     jwt_audience: str = "customer-subgraph"
@@ -114,6 +116,7 @@ def load_settings() -> Settings:
         data_dir=Path(os.environ.get("DATA_DIR", str(REPO_ROOT / ".data"))),
         host=os.environ.get("HOST", "127.0.0.1"),
         port=_int("PORT", 8000),
+        web_concurrency=max(1, _int("WEB_CONCURRENCY", 1)),
         debug=_bool("DEBUG", False),
         jwt_issuer=os.environ.get("JWT_ISSUER", "customer-subgraph"),
         jwt_audience=os.environ.get("JWT_AUDIENCE", "customer-subgraph"),

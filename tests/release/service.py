@@ -194,6 +194,8 @@ class Service:
             ) from None
         if self._reader is not None:
             self._reader.join(timeout=10)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
         say(f"{self.name} exited with {code}")
         return code
 
