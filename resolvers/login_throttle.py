@@ -46,6 +46,16 @@ class AttemptKeys:
         account = hashlib.sha256(f"{business_id}\x00{email_key(email)}".encode()).hexdigest()
         return cls(account, address[:128] if address else None)
 
+    @classmethod
+    def of_reset_request(
+        cls, business_id: uuid.UUID, email: str, address: str | None
+    ) -> AttemptKeys:
+        """Counters of their own for password-reset requests (each request counts, whether
+        or not the email belongs to anyone): they bound the emails one can make us send to an
+        address, and never lock anyone out of logging in."""
+        keys = cls.of(business_id, f"reset\x00{email}", address)
+        return cls(keys.account, f"reset {keys.address}"[:128] if keys.address else None)
+
 
 async def begin_attempt(db: Database, keys: AttemptKeys) -> int:
     """Count one attempt; 0 to go ahead, otherwise the seconds to wait (nothing counted)."""

@@ -291,20 +291,32 @@ async def change_password(
     return SignInResult(member.viewer(viewer.business_id, version), [])
 
 
+@dataclass(frozen=True)
+class ResetRequestResult:
+    errors: list[UserError]
+    retry_after_seconds: int | None = None
+
+
 async def request_password_reset(
-    db: Database, links: Links | None, business_ref: str, email: str
-) -> list[UserError]:
+    db: Database, links: Links | None, business_ref: str, email: str, address: str | None
+) -> ResetRequestResult:
     """Email a reset link when the email belongs to someone who may sign in; the answer is the
-    same either way (no errors), so it tells nobody whether an account exists."""
+    same either way (no errors), so it tells nobody whether an account exists. Requests are
+    counted per email and per client address like log-ins (but on counters of their own)."""
     errors: list[UserError] = []
     clean = clean_email(email, "input.email", errors)
     business_id = await portal_business(db, business_ref)
     if business_id is None:
         errors.append(unknown_business("input.business"))
     if errors or business_id is None:
-        return errors
+        return ResetRequestResult(errors)
     if links is None:
         raise RuntimeError("Password reset needs link signing (LINK_SIGNING_SECRET).")
+    keys = login_throttle.AttemptKeys.of_reset_request(business_id, clean, address)
+    wait = await login_throttle.begin_attempt(db, keys)
+    if wait:
+        message = f"Too many reset requests: try again in {wait} seconds."
+        return ResetRequestResult([user_error(ErrorCode.TOO_MANY_ATTEMPTS, None, message)], wait)
 
     async def work(conn: AsyncConnection) -> None:
         member = await member_by_email(conn, clean)
@@ -320,7 +332,7 @@ async def request_password_reset(
         )
 
     await db.run_mutation(business_id, work)
-    return []
+    return ResetRequestResult([])
 
 
 async def reset_password(

@@ -254,8 +254,13 @@ class MemberSessionPayload:
 @strawberry.type(description="The answer to a password-reset request.")
 class MemberRequestPasswordResetPayload:
     errors: list[UserError] = strawberry.field(
-        description="Empty whether or not the email belongs to anyone (only a malformed email "
-        "or an unknown business is reported)."
+        description="Empty whether or not the email belongs to anyone (only a malformed email, "
+        "an unknown business, or too many requests, TOO_MANY_ATTEMPTS, are reported)."
+    )
+    retry_after_seconds: int | None = strawberry.field(
+        default=None,
+        description="With TOO_MANY_ATTEMPTS: how long to wait before asking again (more than "
+        "5 requests for one email, or 50 from one address, in 15 minutes).",
     )
 
 
@@ -362,10 +367,16 @@ class MemberMutations:
         self, info: Info[Context, Any], input: MemberRequestPasswordResetInput
     ) -> MemberRequestPasswordResetPayload:
         context = info.context
-        errors = await member_accounts.request_password_reset(
-            context.db, links_for(context.settings), input.business, input.email
+        result = await member_accounts.request_password_reset(
+            context.db,
+            links_for(context.settings),
+            input.business,
+            input.email,
+            context.client_address,
         )
-        return MemberRequestPasswordResetPayload(errors=errors)
+        return MemberRequestPasswordResetPayload(
+            errors=result.errors, retry_after_seconds=result.retry_after_seconds
+        )
 
     @strawberry.mutation(
         description="Set a new password with the token of an emailed reset (or set-password) "

@@ -21,6 +21,11 @@ mutation($business: String!, $email: String!) {
   memberRequestPasswordReset(input: {business: $business, email: $email}) {
     errors { code field message } } }
 """
+REQUEST_RESET_WAIT = """
+mutation($business: String!, $email: String!) {
+  memberRequestPasswordReset(input: {business: $business, email: $email}) {
+    errors { code } retryAfterSeconds } }
+"""
 RESET = f"""
 mutation($business: String!, $token: String!, $password: String!) {{
   memberResetPassword(input: {{business: $business, token: $token, password: $password}}) {{
@@ -201,6 +206,27 @@ async def test_a_reset_link_works_once_and_unknown_emails_get_the_same_answer(
     tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
     bad = await api.data(RESET, {**variables, "token": tampered})
     assert codes(bad["memberResetPassword"]) == ["INVALID"]
+
+
+@pytest.mark.parametrize("email", ["byron@example.com", "nobody@example.com"])
+async def test_reset_requests_are_limited_per_email_whether_or_not_it_exists(
+    api: Api, people: Members, owner: factories.Owner, email: str
+) -> None:
+    async def request(address: str) -> dict[str, Any]:
+        answer = await api.data(REQUEST_RESET_WAIT, {"business": "home-studio", "email": address})
+        payload: dict[str, Any] = answer["memberRequestPasswordReset"]
+        return payload
+
+    answers = [await request(email.upper() if i % 2 else email) for i in range(6)]
+    assert answers[:5] == [{"errors": [], "retryAfterSeconds": None}] * 5
+    assert answers[5] == {"errors": [{"code": "TOO_MANY_ATTEMPTS"}], "retryAfterSeconds": 30}
+    sent = await owner.c.fetchval(
+        "SELECT count(*) FROM messages WHERE lower(to_address) = $1", email
+    )
+    assert sent == (5 if email.startswith("byron") else 0)
+    # Another email is unaffected, and logging in is never locked by reset requests.
+    assert (await request("alan@example.com"))["errors"] == []
+    assert (await log_in(api, "home-studio", "byron@example.com", PASSWORD))["errors"] == []
 
 
 async def test_no_reset_email_for_people_who_may_not_sign_in(
