@@ -12,7 +12,6 @@ from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
-    ParserCache,
     SchemaExtension,
     ValidationCache,
 )
@@ -25,7 +24,7 @@ from strawberry.types.graphql import OperationType
 from schema.errors import ApiError, ErrorCode
 from schema.execution import LeanExecutionContext, mark_plain_leaves
 from schema.limits import limit_extensions
-from schema.masking import ErrorMasking, LogsErrorsQuietly
+from schema.masking import CodedParserCache, ErrorMasking, LogsErrorsQuietly, ValidationCodes
 from schema.mutation import Mutation
 from schema.people import AdditionalUser, Customer, Participant
 from schema.permissions import FEDERATION_FIELDS
@@ -130,10 +129,11 @@ def build_schema(*, introspection: bool) -> SubgraphSchema:
         federation_version=FEDERATION_VERSION,
         extensions=[
             ErrorMasking,
+            ValidationCodes,
             CloseSnapshot,
             *limit_extensions(),
             *rules,
-            ParserCache,
+            CodedParserCache,
             ValidationCache,
         ],
         config=StrawberryConfig(batching_config={"max_operations": MAX_BATCHED_OPERATIONS}),

@@ -75,6 +75,15 @@ class ErrorCode(Enum):
     INTERNAL_SERVER_ERROR = strawberry.enum_value(
         "INTERNAL_SERVER_ERROR", description="Something failed on our side."
     )
+    GRAPHQL_PARSE_FAILED = strawberry.enum_value(
+        "GRAPHQL_PARSE_FAILED",
+        description="The document is not GraphQL (a top-level error with its location).",
+    )
+    GRAPHQL_VALIDATION_FAILED = strawberry.enum_value(
+        "GRAPHQL_VALIDATION_FAILED",
+        description="The document does not fit the schema: an unknown field or type, a missing "
+        "or mistyped argument or variable (a top-level error with its location).",
+    )
     IN_THE_PAST = strawberry.enum_value(
         "IN_THE_PAST",
         description="A time or date given has already passed (a start, an expiry, an end of "

@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Iterator
 
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors
+from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension
 from strawberry.types import ExecutionContext
 
 from schema.errors import ErrorCode
@@ -50,6 +50,34 @@ class ErrorMasking(MaskErrors):
             yield
             return
         yield from super().on_operation()
+
+
+class ValidationCodes(SchemaExtension):
+    """Validation errors carry a code like every other error, so that a client can tell a
+    document that does not fit the schema from a refused one without reading messages."""
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        for error in self.execution_context.pre_execution_errors or ():
+            _set_code(error, ErrorCode.GRAPHQL_VALIDATION_FAILED)
+
+
+class CodedParserCache(ParserCache):
+    """Strawberry's parser cache, whose syntax errors carry GRAPHQL_PARSE_FAILED (the cache
+    parses inside its own hook, before any later hook could label the error)."""
+
+    def on_parse(self) -> Iterator[None]:
+        try:
+            yield from super().on_parse()
+        except GraphQLError as error:
+            _set_code(error, ErrorCode.GRAPHQL_PARSE_FAILED)
+            raise
+
+
+def _set_code(error: GraphQLError, code: ErrorCode) -> None:
+    if error.extensions is None:
+        error.extensions = {}
+    error.extensions.setdefault("code", code.value)
 
 
 def masked(errors: list[GraphQLError], debug: bool) -> list[GraphQLError]:

@@ -121,6 +121,19 @@ async def test_depth_counts_through_deeply_nested_fragments(
     assert "levels deep" in body["errors"][0]["message"]
 
 
+async def test_broken_and_unfitting_documents_carry_codes(
+    api: Api, two_businesses: Businesses
+) -> None:
+    token = _staff(api, two_businesses[0])
+    broken = await api.post("{ customers(", token=token)
+    assert _codes(broken) == ["GRAPHQL_PARSE_FAILED"] and broken["errors"][0]["locations"]
+    unfitting = await api.post("query($unused: Int) { customers(first: 1) { nope } }", token=token)
+    assert _codes(unfitting) == ["GRAPHQL_VALIDATION_FAILED", "GRAPHQL_VALIDATION_FAILED"]
+    # Errors that already say what they are keep their own codes.
+    deep = "{ a0: __typename " + " ".join(f"a{i}: __typename" for i in range(1, 20)) + " }"
+    assert _codes(await api.post(deep, token=token)) == ["TOO_COMPLEX"]
+
+
 async def test_aliases_are_capped_at_15(api: Api) -> None:
     allowed = " ".join(f"a{i}: __typename" for i in range(MAX_ALIASES))
     assert len(await api.data(f"{{ {allowed} }}")) == MAX_ALIASES
