@@ -62,6 +62,11 @@ class StripeCallError(Exception):
         self.code = code
         self.http_status = http_status
 
+    def summary(self) -> str:
+        """What may be logged above DEBUG: Stripe's messages can quote what was sent (names,
+        emails in a customer's fields), its codes and statuses cannot."""
+        return f"{type(self).__name__} code={self.code or '-'} status={self.http_status or '-'}"
+
 
 class StripeTransientError(StripeCallError):
     """The outcome is unknown: Stripe may have done what was asked. Before sending again, look

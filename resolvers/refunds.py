@@ -322,7 +322,9 @@ async def _look_for(context: Context, gateway: StripeGateway, refund_id: uuid.UU
             gateway.for_account(call.stripe_account_id), call
         )
     except (StripeCallError, StripeUnavailable) as error:
-        log.info("refund %s: cannot look at Stripe: %s", refund_id, error)
+        said = error.summary() if isinstance(error, StripeCallError) else type(error).__name__
+        log.info("refund %s: cannot look at Stripe: %s", refund_id, said)
+        log.debug("refund %s: %s", refund_id, error)
         return
     if found is None:
         return

@@ -223,11 +223,17 @@ async def perform(
         except StripePermanentError as error:
             return await _record(database, call, None, error.message, counter)
         except StripeTransientError as error:
-            log.warning("stripe %s %s: %s (attempt %d)", call.kind, call.id, error, attempt)
+            log.warning(
+                "stripe %s %s: %s (attempt %d)", call.kind, call.id, error.summary(), attempt
+            )
+            log.debug("stripe %s %s: %s", call.kind, call.id, error)
             try:
                 found = await kind.find(account, call)
             except (StripeTransientError, StripePermanentError) as lookup_error:
-                log.warning("stripe %s %s: lookup failed: %s", call.kind, call.id, lookup_error)
+                log.warning(
+                    "stripe %s %s: lookup failed: %s", call.kind, call.id, lookup_error.summary()
+                )
+                log.debug("stripe %s %s: lookup failed: %s", call.kind, call.id, lookup_error)
                 break
             if found is None:
                 continue

@@ -114,12 +114,15 @@ async def _reconcile(
         # The list's own target (the PaymentIntent, the customer) is unknown to Stripe: then so
         # is anything created under it. Any other refusal (keys, permissions) proves nothing.
         if error.http_status not in (400, 404):
-            log.warning("stripe call %s: cannot ask Stripe: %s", call.id, error)
+            log.warning("stripe call %s: cannot ask Stripe: %s", call.id, error.summary())
+            log.debug("stripe call %s: %s", call.id, error)
             report.unresolved.append(call.id)
             return
         found = None
     except (StripeTransientError, StripeUnavailable) as error:
-        log.warning("stripe call %s: cannot ask Stripe: %s", call.id, error)
+        said = error.summary() if isinstance(error, StripeTransientError) else type(error).__name__
+        log.warning("stripe call %s: cannot ask Stripe: %s", call.id, said)
+        log.debug("stripe call %s: %s", call.id, error)
         report.unresolved.append(call.id)
         return
 

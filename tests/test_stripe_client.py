@@ -382,3 +382,11 @@ async def test_saving_a_card_starts_with_a_customer_then_a_setup_intent_found_af
     listing = localstripe.sent("GET", "/v1/setup_intents")[0]
     assert listing.query["customer"] == stripe_customer
     assert (await _call_row(owner, started.call.id))["stripe_object_id"] == setup.id
+
+
+def test_what_is_logged_of_a_stripe_error_names_its_kind_not_its_text() -> None:
+    error = StripePermanentError(
+        "No such customer: 'ada@example.com'", code="resource_missing", http_status=404
+    )
+    assert error.summary() == "StripePermanentError code=resource_missing status=404"
+    assert StripeTransientError("timed out").summary() == ("StripeTransientError code=- status=-")
