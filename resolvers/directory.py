@@ -14,8 +14,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row
-
 from loaders.base import AttributeRecord
 from schema.errors import ApiError, ErrorCode
 from schema.pagination import COUNT_CAP, PageRequest, list_signature
@@ -93,6 +91,33 @@ def _params(status: str, category: str, search: Search) -> tuple[Any, ...]:
     )
 
 
+Bound = tuple[str | None, uuid.UUID | None]
+
+
+async def fetch_page(
+    reader: ReadTransaction,
+    status: str,
+    category: str,
+    search: Search,
+    *,
+    lower: Bound,
+    upper: Bound,
+    descending: bool,
+    limit: int,
+) -> list[Any]:
+    """Up to `limit` directory rows (`person_id`, `kind`, `customer_id`, `name_key`) strictly
+    between the bounds, in name order (`descending` reverses it)."""
+    return await reader.fetch_raw(
+        PAGE,
+        *_params(status, category, search),
+        *lower,
+        *upper,
+        descending,
+        limit,
+        record_class=AttributeRecord,
+    )
+
+
 async def directory_page(
     reader: ReadTransaction,
     status: str,
@@ -101,26 +126,24 @@ async def directory_page(
     request: PageRequest,
     *,
     descending: bool,
-) -> tuple[list[Row[Any]], int]:
+) -> tuple[list[Any], int]:
     """Up to `size + 1` rows in fetch direction, and the capped total."""
-    params = _params(status, category, search)
-    rows: list[Row[Any]] = []
+    rows: list[Any] = []
     if request.size > 0:
         after = request.after or [None, None]
         before = request.before or [None, None]
         # In list order `after` is the lower bound for ascending lists and the upper for
         # descending ones; fetching backward flips the scan direction, not the bounds.
         lower, upper = (before, after) if descending else (after, before)
-        rows = await reader.fetch_raw(
-            PAGE,
-            *params,
-            lower[0],
-            lower[1],
-            upper[0],
-            upper[1],
-            descending != request.backward,
-            request.size + 1,
-            record_class=AttributeRecord,
+        rows = await fetch_page(
+            reader,
+            status,
+            category,
+            search,
+            lower=(lower[0], lower[1]),
+            upper=(upper[0], upper[1]),
+            descending=descending != request.backward,
+            limit=request.size + 1,
         )
-    total = await reader.fetchval_raw(COUNT, *params, COUNT_CAP + 1)
+    total = await reader.fetchval_raw(COUNT, *_params(status, category, search), COUNT_CAP + 1)
     return rows, int(total)
