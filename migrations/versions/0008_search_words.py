@@ -176,6 +176,11 @@ FIND_WORDS = """
     END IF;
 """
 DECLARE = DIRECTORY.DECLARE + "    v_words text[];\n"
+# Every statement here is meant to read an index in order and stop early. Left to itself the
+# planner counts a whole tab (10,001 of a million rows) with a sequential scan of the table,
+# most of which is not in shared buffers, rather than from a narrow index (3.3 ms and 475 pages
+# read vs 1 ms and 166 pages, all cached).
+FUNCTION_OPTIONS = DIRECTORY.FUNCTION_OPTIONS + "SET enable_seqscan = off\n"
 
 # Further terms are checked on the person's entry; with none, custom plans fold this away.
 REFINE_WORDS = """
@@ -216,7 +221,7 @@ CREATE OR REPLACE FUNCTION directory_page({DIRECTORY.ARGUMENTS},
     p_lower_key text, p_lower_id uuid, p_upper_key text, p_upper_id uuid,
     p_descending boolean, p_limit integer)
 RETURNS TABLE (person_id uuid, kind text, customer_id uuid, name_key text)
-{DIRECTORY.FUNCTION_OPTIONS}
+{FUNCTION_OPTIONS}
 AS $fn$
 {DECLARE}
 BEGIN
@@ -261,7 +266,7 @@ WORDS_COUNT = f"""
 COUNT_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION directory_count({DIRECTORY.ARGUMENTS}, p_cap integer)
 RETURNS bigint
-{DIRECTORY.FUNCTION_OPTIONS}
+{FUNCTION_OPTIONS}
 AS $fn$
 {DECLARE}
     v_count bigint;
