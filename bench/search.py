@@ -1,9 +1,10 @@
 """`python -m bench search`: search as you type and the first sorted page of each tab, through
 the GraphQL HTTP endpoint over a million customers. The last line is one JSON object.
 
-Beside each case's latencies: the service's own CPU time per request (user + system, from
-/proc), which a busy machine inflates far less than it inflates latencies, and the load average
-when the case ended."""
+Beside each case's latencies: the CPU time per request of the service process and of its
+PostgreSQL backends (user + system, from /proc; null for a server on another machine), which a
+busy machine inflates far less than it inflates latencies, and the load average when the case
+ended."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ import time
 from typing import Any
 
 import aiohttp
+import asyncpg
 
+from bench.export import backend_cpu
 from bench.harness import (
     RunningService,
     cpu_seconds,
@@ -24,6 +27,7 @@ from bench.harness import (
     service,
     summary,
 )
+from server.database_setup import asyncpg_url
 from server.settings import REPO_ROOT
 
 QUERY = (REPO_ROOT / "tests" / "queries" / "customer_list.graphql").read_text()
@@ -57,22 +61,37 @@ async def _timed(http: aiohttp.ClientSession, variables: dict[str, Any]) -> tupl
         return elapsed, int(response.headers.get("x-sql-statements", "-1"))
 
 
+def _per_request_ms(before: dict[int, float] | None, after: dict[int, float] | None, n: int) -> Any:
+    """CPU milliseconds per request of the backends seen after the case (new ones from zero)."""
+    if before is None or after is None:
+        return None
+    spent = sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+    return round(spent * 1000 / n, 2)
+
+
 async def _case(
-    http: aiohttp.ClientSession, pid: int, variants: list[dict[str, Any]], rounds: int
+    http: aiohttp.ClientSession,
+    running: RunningService,
+    admin: asyncpg.Connection,
+    variants: list[dict[str, Any]],
+    rounds: int,
 ) -> dict[str, Any]:
     for variables in variants:  # warm the caches, as a running service would be
         await _timed(http, variables)
     samples: list[float] = []
     statements: set[int] = set()
-    cpu_before = cpu_seconds(pid)
+    service_before, backends_before = cpu_seconds(running.pid), await backend_cpu(admin)
     for i in range(rounds):
         elapsed, count = await _timed(http, variants[i % len(variants)])
         samples.append(elapsed)
         statements.add(count)
-    service_cpu_ms = (cpu_seconds(pid) - cpu_before) * 1000 / rounds
+    service_ms = (cpu_seconds(running.pid) - service_before) * 1000 / rounds
     return {
         **summary(samples),
-        "service_cpu_ms_per_request": round(service_cpu_ms, 2),
+        "service_cpu_ms_per_request": round(service_ms, 2),
+        "postgres_cpu_ms_per_request": _per_request_ms(
+            backends_before, await backend_cpu(admin), rounds
+        ),
         "load_average": round(os.getloadavg()[0], 2),
         "sql_statements": sorted(statements),
     }
@@ -81,14 +100,18 @@ async def _case(
 async def run(running: RunningService, rounds: int) -> dict[str, Any]:
     results: dict[str, Any] = {}
     # aiohttp: on 2 cores the client competes with the service and PostgreSQL (bench/harness.py).
-    async with light_client(running) as http:
-        for name, terms in TERMS.items():
-            variants = [{"search": t} for t in terms]
-            results[name] = await _case(http, running.pid, variants, rounds)
-            print(name, results[name], flush=True)
-        for name, variables in TABS.items():
-            results[name] = await _case(http, running.pid, [variables], rounds)
-            print(name, results[name], flush=True)
+    admin = await asyncpg.connect(asyncpg_url(running.admin_url))
+    try:
+        async with light_client(running) as http:
+            for name, terms in TERMS.items():
+                variants = [{"search": t} for t in terms]
+                results[name] = await _case(http, running, admin, variants, rounds)
+                print(name, results[name], flush=True)
+            for name, variables in TABS.items():
+                results[name] = await _case(http, running, admin, [variables], rounds)
+                print(name, results[name], flush=True)
+    finally:
+        await admin.close()
     return results
 
 
