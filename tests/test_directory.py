@@ -175,6 +175,32 @@ async def test_a_fragment_in_several_of_a_persons_words_lists_them_once(
     ]
 
 
+async def test_a_fragment_of_many_words_pages_and_counts_them_together(
+    api: Api, owner: factories.Owner, studio: dict[str, Any]
+) -> None:
+    token = staff(api, studio)
+    # Twenty people with a word of their own each ("zqx00" … "zqx19"): more words than are
+    # read one by one.
+    for i in range(20):
+        await factories.customer(
+            owner, studio["mine"].id, f"Member{i:02d}", "Coder", email=f"m.zqx{i:02d}@example.com"
+        )
+    page = (await api.data(PEOPLE, {"search": "zqx", "first": 5}, token))["people"]
+    assert (page["totalCount"], page["totalCountIsExact"]) == (20, True)
+    names = [e["node"]["fullName"] for e in page["edges"]]
+    while page["pageInfo"]["hasNextPage"]:
+        after = page["pageInfo"]["endCursor"]
+        page = (await api.data(PEOPLE, {"search": "zqx", "first": 5, "after": after}, token))[
+            "people"
+        ]
+        names += [e["node"]["fullName"] for e in page["edges"]]
+    assert names == [f"Member{i:02d} Coder" for i in range(20)]
+    last = (await api.data(PEOPLE, {"search": "zqx", "last": 3}, token))["people"]
+    assert [e["node"]["fullName"] for e in last["edges"]] == [
+        f"Member{i:02d} Coder" for i in (17, 18, 19)
+    ]
+
+
 async def test_removed_people_are_not_found_by_their_words(
     api: Api, owner: factories.Owner, studio: dict[str, Any]
 ) -> None:
