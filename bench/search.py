@@ -1,17 +1,33 @@
 """`python -m bench search`: search as you type and the first sorted page of each tab, through
-the GraphQL HTTP endpoint over a million customers. The last line is one JSON object."""
+the GraphQL HTTP endpoint over a million customers. The last line is one JSON object.
+
+Beside each case's latencies: the CPU time per request of the service process and of its
+PostgreSQL backends (user + system, from /proc; null for a server on another machine), which a
+busy machine inflates far less than it inflates latencies, and the load average when the case
+ended."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import os
 import time
 from typing import Any
 
-import httpx
+import aiohttp
+import asyncpg
 
-from bench.harness import RunningService, client, scale_database, service, summary
+from bench.export import backend_cpu
+from bench.harness import (
+    RunningService,
+    cpu_seconds,
+    light_client,
+    scale_database,
+    service,
+    summary,
+)
+from server.database_setup import asyncpg_url
 from server.settings import REPO_ROOT
 
 QUERY = (REPO_ROOT / "tests" / "queries" / "customer_list.graphql").read_text()
@@ -35,39 +51,67 @@ TABS: dict[str, dict[str, Any]] = {
 }
 
 
-async def _timed(http: httpx.AsyncClient, variables: dict[str, Any]) -> tuple[float, int]:
+async def _timed(http: aiohttp.ClientSession, variables: dict[str, Any]) -> tuple[float, int]:
     started = time.perf_counter()
-    response = await http.post("/graphql", json={"query": QUERY, "variables": variables})
-    elapsed = (time.perf_counter() - started) * 1000
-    body = response.json()
-    if response.status_code != 200 or body.get("errors"):
-        raise RuntimeError(f"query failed: {response.status_code} {body.get('errors')}")
-    return elapsed, int(response.headers.get("x-sql-statements", "-1"))
+    async with http.post("/graphql", json={"query": QUERY, "variables": variables}) as response:
+        body = await response.json()
+        elapsed = (time.perf_counter() - started) * 1000
+        if response.status != 200 or body.get("errors"):
+            raise RuntimeError(f"query failed: {response.status} {body.get('errors')}")
+        return elapsed, int(response.headers.get("x-sql-statements", "-1"))
+
+
+def _per_request_ms(before: dict[int, float] | None, after: dict[int, float] | None, n: int) -> Any:
+    """CPU milliseconds per request of the backends seen after the case (new ones from zero)."""
+    if before is None or after is None:
+        return None
+    spent = sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+    return round(spent * 1000 / n, 2)
 
 
 async def _case(
-    http: httpx.AsyncClient, variants: list[dict[str, Any]], rounds: int
+    http: aiohttp.ClientSession,
+    running: RunningService,
+    admin: asyncpg.Connection,
+    variants: list[dict[str, Any]],
+    rounds: int,
 ) -> dict[str, Any]:
     for variables in variants:  # warm the caches, as a running service would be
         await _timed(http, variables)
     samples: list[float] = []
     statements: set[int] = set()
+    service_before, backends_before = cpu_seconds(running.pid), await backend_cpu(admin)
     for i in range(rounds):
         elapsed, count = await _timed(http, variants[i % len(variants)])
         samples.append(elapsed)
         statements.add(count)
-    return {**summary(samples), "sql_statements": sorted(statements)}
+    service_ms = (cpu_seconds(running.pid) - service_before) * 1000 / rounds
+    return {
+        **summary(samples),
+        "service_cpu_ms_per_request": round(service_ms, 2),
+        "postgres_cpu_ms_per_request": _per_request_ms(
+            backends_before, await backend_cpu(admin), rounds
+        ),
+        "load_average": round(os.getloadavg()[0], 2),
+        "sql_statements": sorted(statements),
+    }
 
 
 async def run(running: RunningService, rounds: int) -> dict[str, Any]:
     results: dict[str, Any] = {}
-    async with client(running) as http:
-        for name, terms in TERMS.items():
-            results[name] = await _case(http, [{"search": t} for t in terms], rounds)
-            print(name, results[name], flush=True)
-        for name, variables in TABS.items():
-            results[name] = await _case(http, [variables], rounds)
-            print(name, results[name], flush=True)
+    # aiohttp: on 2 cores the client competes with the service and PostgreSQL (bench/harness.py).
+    admin = await asyncpg.connect(asyncpg_url(running.admin_url))
+    try:
+        async with light_client(running) as http:
+            for name, terms in TERMS.items():
+                variants = [{"search": t} for t in terms]
+                results[name] = await _case(http, running, admin, variants, rounds)
+                print(name, results[name], flush=True)
+            for name, variables in TABS.items():
+                results[name] = await _case(http, running, admin, [variables], rounds)
+                print(name, results[name], flush=True)
+    finally:
+        await admin.close()
     return results
 
 

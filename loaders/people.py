@@ -1,12 +1,19 @@
-"""Loaders for people: customers, participants and additional users."""
+"""Loaders for people: customers, participants and additional users.
+
+Every page of the customer list loads its people through these, so their statements are
+compiled to text once, take the ids as one array parameter (one prepared statement whatever the
+page's size) and return asyncpg records directly (`RowLoader.fetch_text`).
+"""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from sqlalchemy import Row, select
-from sqlalchemy.sql import Select
+from sqlalchemy import Row, any_, bindparam, select, text
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql.elements import TextClause
 
 from loaders.base import ByIdLoader, ManyByParentLoader
 from models import AdditionalUser, Customer, Participant
@@ -79,49 +86,82 @@ def _participant_parent(row: Row[Any]) -> uuid.UUID:
     return row.customer_id  # type: ignore[no-any-return]
 
 
-class CustomerByIdLoader(ByIdLoader):
-    def statement(self, keys: list[uuid.UUID]) -> Select[Any]:
-        return select(*CUSTOMER_COLUMNS).where(customers.c.id.in_(keys))
+_NAMED = postgresql.dialect(paramstyle="named")  # type: ignore[no-untyped-call]
 
 
-class ParticipantByIdLoader(ByIdLoader):
-    def statement(self, keys: list[uuid.UUID]) -> Select[Any]:
-        return select(*PARTICIPANT_COLUMNS).where(participants.c.id.in_(keys))
+def _textual(statement: Select[Any]) -> TextClause:
+    """The statement as fixed text (`:ids` its one parameter), compiled once at import."""
+    return text(str(statement.compile(dialect=_NAMED)))
 
 
-class AdditionalUserByIdLoader(ByIdLoader):
-    def statement(self, keys: list[uuid.UUID]) -> Select[Any]:
-        return select(*ADDITIONAL_USER_COLUMNS).where(additional_users.c.id.in_(keys))
+def _any_id(column: ColumnElement[Any]) -> ColumnElement[bool]:
+    return column == any_(bindparam("ids"))
 
 
-class ParticipantsByCustomerLoader(ManyByParentLoader):
+CUSTOMERS_BY_ID = _textual(select(*CUSTOMER_COLUMNS).where(_any_id(customers.c.id)))
+PARTICIPANTS_BY_ID = _textual(select(*PARTICIPANT_COLUMNS).where(_any_id(participants.c.id)))
+ADDITIONAL_USERS_BY_ID = _textual(
+    select(*ADDITIONAL_USER_COLUMNS).where(_any_id(additional_users.c.id))
+)
+PARTICIPANTS_BY_CUSTOMER = _textual(
+    select(*PARTICIPANT_COLUMNS)
+    .where(_any_id(participants.c.customer_id))
+    .order_by(
+        participants.c.customer_id,
+        participants.c.is_self.desc(),
+        participants.c.name_key,
+        participants.c.id,
+    )
+)
+ADDITIONAL_USERS_BY_CUSTOMER = _textual(
+    select(*ADDITIONAL_USER_COLUMNS)
+    .where(_any_id(additional_users.c.customer_id))
+    .order_by(additional_users.c.customer_id, additional_users.c.name_key, additional_users.c.id)
+)
+
+
+class _TextByIdLoader(ByIdLoader):
+    """One row per id from a fixed statement taking the ids as an array."""
+
+    query: TextClause
+
+    async def batch_load_fn(self, keys: list[uuid.UUID]) -> list[Row[Any] | None]:
+        by_id = {row.id: row for row in await self.fetch_text(self.query, {"ids": keys})}
+        return [by_id.get(key) for key in keys]
+
+
+class _TextByParentLoader(ManyByParentLoader):
+    """All rows per parent id from a fixed statement taking the parent ids as an array."""
+
+    query: TextClause
+    parent_key = staticmethod(_participant_parent)
+
+    async def batch_load_fn(self, keys: list[uuid.UUID]) -> list[list[Row[Any]]]:
+        grouped: dict[uuid.UUID, list[Row[Any]]] = {key: [] for key in keys}
+        for row in await self.fetch_text(self.query, {"ids": keys}):
+            grouped[row.customer_id].append(row)
+        return [grouped[key] for key in keys]
+
+
+class CustomerByIdLoader(_TextByIdLoader):
+    query = CUSTOMERS_BY_ID
+
+
+class ParticipantByIdLoader(_TextByIdLoader):
+    query = PARTICIPANTS_BY_ID
+
+
+class AdditionalUserByIdLoader(_TextByIdLoader):
+    query = ADDITIONAL_USERS_BY_ID
+
+
+class ParticipantsByCustomerLoader(_TextByParentLoader):
     """A customer's participants: themselves first, then by name."""
 
-    parent_key = staticmethod(_participant_parent)
-
-    def statement(self, keys: list[uuid.UUID]) -> Select[Any]:
-        return (
-            select(*PARTICIPANT_COLUMNS)
-            .where(participants.c.customer_id.in_(keys))
-            .order_by(
-                participants.c.customer_id,
-                participants.c.is_self.desc(),
-                participants.c.name_key,
-                participants.c.id,
-            )
-        )
+    query = PARTICIPANTS_BY_CUSTOMER
 
 
-class AdditionalUsersByCustomerLoader(ManyByParentLoader):
+class AdditionalUsersByCustomerLoader(_TextByParentLoader):
     """A customer's additional users, by name."""
 
-    parent_key = staticmethod(_participant_parent)
-
-    def statement(self, keys: list[uuid.UUID]) -> Select[Any]:
-        return (
-            select(*ADDITIONAL_USER_COLUMNS)
-            .where(additional_users.c.customer_id.in_(keys))
-            .order_by(
-                additional_users.c.customer_id, additional_users.c.name_key, additional_users.c.id
-            )
-        )
+    query = ADDITIONAL_USERS_BY_CUSTOMER

@@ -163,3 +163,55 @@ class DirectoryEntry(Base):
         Computed("directory_more_prefixes(first_name, last_name)", persisted=True),
         nullable=False,
     )
+
+
+class DirectoryWord(Base):
+    """A word of a directory entry's search text (one that has a letter), with what the list
+    filters and sorts on (migration 0008): the people with a word, in name order, read from one
+    index. A fragment of letters and digits is looked up through the words it is in. Kept by a
+    trigger on `directory_entries` (added, rewritten and removed with the entry)."""
+
+    __tablename__ = "directory_words"
+    __table_args__ = (
+        Index(
+            "ix_directory_words_search",
+            "business_id",
+            "status",
+            "word",
+            "name_key",
+            "person_id",
+            postgresql_include=CATEGORY_COLUMNS,
+        ),
+    )
+
+    business_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    word: Mapped[str] = mapped_column(Text, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    name_key: Mapped[str] = mapped_column(String, nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    category: Mapped[str | None] = mapped_column(String(16))
+    is_participant: Mapped[bool] = mapped_column(Boolean, nullable=False)
+
+
+class DirectoryVocabulary(Base):
+    """A business's distinct directory words, where a fragment's words are found (LIKE through
+    the trigram index). Words are added as people get them and never removed."""
+
+    __tablename__ = "directory_vocabulary"
+    __table_args__ = (
+        Index(
+            "ix_directory_vocabulary_word_trgm",
+            "business_id",
+            "word",
+            postgresql_using="gin",
+            postgresql_ops={"word": "gin_trgm_ops"},
+        ),
+    )
+
+    business_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True),
+        ForeignKey("businesses.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    word: Mapped[str] = mapped_column(Text, primary_key=True)

@@ -14,8 +14,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, text
-
+from loaders.base import AttributeRecord
 from schema.errors import ApiError, ErrorCode
 from schema.pagination import COUNT_CAP, PageRequest, list_signature
 from server.db import ReadTransaction
@@ -25,14 +24,12 @@ MAX_TERMS = 8
 CATEGORIES = ("EVERYONE", "PRIMARY", "LEAD", "APP_USER", "PARTICIPANT", "ADDITIONAL_USER")
 _PHONE_LIKE = re.compile(r"^[\d\s+\-().]+$")
 
-PAGE = text(
-    "SELECT person_id, kind, customer_id, name_key FROM directory_page("
-    ":status, :category, :terms, :digits, :number, :person_id,"
-    " :lower_key, :lower_id, :upper_key, :upper_id, :descending, :limit)"
+# Fixed text straight on asyncpg (`ReadTransaction.fetch_raw`): every keystroke runs both.
+PAGE = (
+    "SELECT person_id, kind, customer_id, name_key"
+    " FROM directory_page($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
 )
-COUNT = text(
-    "SELECT directory_count(:status, :category, :terms, :digits, :number, :person_id, :cap)"
-)
+COUNT = "SELECT directory_count($1, $2, $3, $4, $5, $6, $7)"
 
 
 @dataclass(frozen=True)
@@ -82,15 +79,43 @@ def directory_signature(status: str, category: str, search: Search, descending: 
     return list_signature("people", status, category, search.signature, descending)
 
 
-def _params(status: str, category: str, search: Search) -> dict[str, Any]:
-    return {
-        "status": status,
-        "category": category,
-        "terms": list(search.terms),
-        "digits": search.digits,
-        "number": search.number,
-        "person_id": search.person_id,
-    }
+def _params(status: str, category: str, search: Search) -> tuple[Any, ...]:
+    """The filter's arguments, in the order both functions take them."""
+    return (
+        status,
+        category,
+        list(search.terms),
+        search.digits,
+        search.number,
+        search.person_id,
+    )
+
+
+Bound = tuple[str | None, uuid.UUID | None]
+
+
+async def fetch_page(
+    reader: ReadTransaction,
+    status: str,
+    category: str,
+    search: Search,
+    *,
+    lower: Bound,
+    upper: Bound,
+    descending: bool,
+    limit: int,
+) -> list[Any]:
+    """Up to `limit` directory rows (`person_id`, `kind`, `customer_id`, `name_key`) strictly
+    between the bounds, in name order (`descending` reverses it)."""
+    return await reader.fetch_raw(
+        PAGE,
+        *_params(status, category, search),
+        *lower,
+        *upper,
+        descending,
+        limit,
+        record_class=AttributeRecord,
+    )
 
 
 async def directory_page(
@@ -101,28 +126,24 @@ async def directory_page(
     request: PageRequest,
     *,
     descending: bool,
-) -> tuple[list[Row[Any]], int]:
+) -> tuple[list[Any], int]:
     """Up to `size + 1` rows in fetch direction, and the capped total."""
-    params = _params(status, category, search)
-    rows: list[Row[Any]] = []
+    rows: list[Any] = []
     if request.size > 0:
         after = request.after or [None, None]
         before = request.before or [None, None]
         # In list order `after` is the lower bound for ascending lists and the upper for
         # descending ones; fetching backward flips the scan direction, not the bounds.
         lower, upper = (before, after) if descending else (after, before)
-        result = await reader.execute(
-            PAGE,
-            {
-                **params,
-                "lower_key": lower[0],
-                "lower_id": lower[1],
-                "upper_key": upper[0],
-                "upper_id": upper[1],
-                "descending": descending != request.backward,
-                "limit": request.size + 1,
-            },
+        rows = await fetch_page(
+            reader,
+            status,
+            category,
+            search,
+            lower=(lower[0], lower[1]),
+            upper=(upper[0], upper[1]),
+            descending=descending != request.backward,
+            limit=request.size + 1,
         )
-        rows = list(result.all())
-    total = (await reader.execute(COUNT, {**params, "cap": COUNT_CAP + 1})).scalar_one()
+    total = await reader.fetchval_raw(COUNT, *_params(status, category, search), COUNT_CAP + 1)
     return rows, int(total)

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from resolvers.directory import PAGE, Search
+from resolvers.directory import Search, fetch_page
 from schema.errors import ApiError, ErrorCode
 from server.db import Database, StatementCounter
 
@@ -55,25 +55,16 @@ async def people_matching(
     while True:
         reader = database.reader(business_id, StatementCounter())
         try:
-            rows = (
-                await reader.execute(
-                    PAGE,
-                    {
-                        "status": selection.status,
-                        "category": selection.category,
-                        "terms": list(selection.search.terms),
-                        "digits": selection.search.digits,
-                        "number": selection.search.number,
-                        "person_id": selection.search.person_id,
-                        "lower_key": lower[0],
-                        "lower_id": lower[1],
-                        "upper_key": None,
-                        "upper_id": None,
-                        "descending": False,
-                        "limit": PAGE_SIZE,
-                    },
-                )
-            ).all()
+            rows = await fetch_page(
+                reader,
+                selection.status,
+                selection.category,
+                selection.search,
+                lower=lower,
+                upper=(None, None),
+                descending=False,
+                limit=PAGE_SIZE,
+            )
         finally:
             await reader.close()
         if not rows:

@@ -158,6 +158,59 @@ async def test_edits_are_searchable_the_moment_they_commit(
     ]
 
 
+async def test_a_fragment_in_several_of_a_persons_words_lists_them_once(
+    api: Api, owner: factories.Owner, studio: dict[str, Any]
+) -> None:
+    token = staff(api, studio)
+    await factories.customer(
+        owner, studio["mine"].id, "Annabel", "Hanna", email="annie.hanna@example.com"
+    )
+    # "ann" is in annabel, hanna and annie (and in Anna Goldsmith's anna): one row each.
+    page = (await api.data(PEOPLE, {"search": "ann"}, token))["people"]
+    assert [e["node"]["fullName"] for e in page["edges"]] == ["Anna Goldsmith", "Annabel Hanna"]
+    assert (page["totalCount"], page["totalCountIsExact"]) == (2, True)
+    assert await _names(api, token, search="ann", order="DESC") == [
+        "Annabel Hanna",
+        "Anna Goldsmith",
+    ]
+
+
+async def test_a_fragment_of_many_words_pages_and_counts_them_together(
+    api: Api, owner: factories.Owner, studio: dict[str, Any]
+) -> None:
+    token = staff(api, studio)
+    # Twenty people with a word of their own each ("zqx00" … "zqx19"): more words than are
+    # read one by one.
+    for i in range(20):
+        await factories.customer(
+            owner, studio["mine"].id, f"Member{i:02d}", "Coder", email=f"m.zqx{i:02d}@example.com"
+        )
+    page = (await api.data(PEOPLE, {"search": "zqx", "first": 5}, token))["people"]
+    assert (page["totalCount"], page["totalCountIsExact"]) == (20, True)
+    names = [e["node"]["fullName"] for e in page["edges"]]
+    while page["pageInfo"]["hasNextPage"]:
+        after = page["pageInfo"]["endCursor"]
+        page = (await api.data(PEOPLE, {"search": "zqx", "first": 5, "after": after}, token))[
+            "people"
+        ]
+        names += [e["node"]["fullName"] for e in page["edges"]]
+    assert names == [f"Member{i:02d} Coder" for i in range(20)]
+    last = (await api.data(PEOPLE, {"search": "zqx", "last": 3}, token))["people"]
+    assert [e["node"]["fullName"] for e in last["edges"]] == [
+        f"Member{i:02d} Coder" for i in (17, 18, 19)
+    ]
+
+
+async def test_removed_people_are_not_found_by_their_words(
+    api: Api, owner: factories.Owner, studio: dict[str, Any]
+) -> None:
+    token = staff(api, studio)
+    assert await _names(api, token, search="lily") == ["Lily Smith"]
+    await owner.c.execute("DELETE FROM participants WHERE first_name = 'Lily'")
+    page = (await api.data(PEOPLE, {"search": "lily"}, token))["people"]
+    assert (page["edges"], page["totalCount"]) == ([], 0)
+
+
 async def test_search_pages_both_ways_and_descending(api: Api, studio: dict[str, Any]) -> None:
     token = staff(api, studio)
     first = (await api.data(PEOPLE, {"search": "smi", "first": 2}, token))["people"]

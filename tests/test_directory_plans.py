@@ -27,10 +27,15 @@ SEARCH = (
     "SELECT person_id FROM directory_page('ACTIVE', 'EVERYONE', $1, NULL, NULL, NULL,"
     " NULL, NULL, NULL, NULL, false, 21)"
 )
+PHONE = (
+    "SELECT person_id FROM directory_page('ACTIVE', 'EVERYONE', NULL, $1, NULL, NULL,"
+    " NULL, NULL, NULL, NULL, false, 21)"
+)
+COUNT = "SELECT directory_count('ACTIVE', 'EVERYONE', $1, NULL, NULL, NULL, 10001)"
 
 INDEX_SCANS = """
 SELECT indexrelname, idx_scan FROM pg_stat_user_indexes
-WHERE relname = 'directory_entries'
+WHERE relname IN ('directory_entries', 'directory_words')
 """
 
 
@@ -55,8 +60,10 @@ async def test_fragment_and_prefix_searches_use_indexes_after_plans_are_cached(
         async with service.transaction():
             await service.execute("SELECT set_config('app.business_id', $1, true)", str(mine.id))
             for _ in range(12):
-                rare = await service.fetch(SEARCH, ["jon29"])  # a rare fragment: trigram
-                common = await service.fetch(SEARCH, ["smi"])  # a common one: the name order
+                rare = await service.fetch(SEARCH, ["jon29"])  # a rare fragment: its words
+                common = await service.fetch(SEARCH, ["smi"])  # a common one: its words
+                counted = await service.fetchval(COUNT, ["smi"])
+                digits = await service.fetch(PHONE, "2909")  # digits: the trigram index
                 prefix = await service.fetch(SEARCH, ["zz"])  # a prefix with no match
                 initial = await service.fetch(SEARCH, ["j"])  # one letter: Jon… by first name
         await service.execute("SELECT pg_stat_force_next_flush()")
@@ -65,9 +72,14 @@ async def test_fragment_and_prefix_searches_use_indexes_after_plans_are_cached(
         await service.close()
         await observer.close()
 
-    # Jon29, Jon299 and Jon2909 … Jon2999; Smith and Goldsmith are a fifth of everyone.
+    # Jon29, Jon299 and Jon2909 … Jon2999; Smith and Goldsmith are a fifth of everyone;
+    # person2909@ and person12909@.
     assert len(rare) == 12 and len(common) == 21 and prefix == [] and len(initial) == 21
+    assert counted == PEOPLE // 5 and len(digits) == 2
     used = {name: after[name] - before.get(name, 0) for name in after}
+    # Page and count read each of the fragment's words in name order (Smith and Goldsmith:
+    # two reads per page, at least one per count).
+    assert used["ix_directory_words_search"] >= 12 * 5, used
     assert used["ix_directory_entries_search_trgm"] >= 12, used
     assert used["ix_directory_entries_everyone"] >= 12, used
     # Each word of a name has its own name-ordered index for 1- and 2-character terms.

@@ -140,6 +140,17 @@ async def test_scale_writes_what_it_promises_and_restores_the_schema(
         seed.business_id,
     )
     assert listed == 2000 + children + counts["additional_users"]
+    # The directory's words were rebuilt too, as its trigger would have written them.
+    words = await owner.c.fetchval(
+        "SELECT count(*) FROM directory_words WHERE business_id = $1", seed.business_id
+    )
+    expected_words = await owner.c.fetchval(
+        "SELECT count(*) FROM directory_entries d"
+        " CROSS JOIN LATERAL unnest(directory_words_of(d.search_text))"
+        " WHERE d.business_id = $1",
+        seed.business_id,
+    )
+    assert words == expected_words > listed
 
     # The product's own numbering carries on after the seeded numbers.
     added = await factories.customer(owner, seed.business_id, "Nadia", "Nowak")

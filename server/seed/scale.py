@@ -75,9 +75,12 @@ PEOPLE_TABLES = (
     "login_emails",
     "consent_records",
 )
-# Tables that triggers on the people tables fill, and the function that rebuilds each of them
-# for one business after a load with those triggers off.
-DERIVED_TABLES = {"directory_entries": "directory_rebuild"}
+# Tables that triggers on the people tables (and on the directory) fill, and the function that
+# rebuilds each of them for one business after a load with those triggers off, in this order.
+DERIVED_TABLES = {
+    "directory_entries": "directory_rebuild",
+    "directory_words": "directory_words_rebuild",
+}
 # Tables with a per-business `number`, whose counters must continue after the load.
 NUMBERED_TABLES = (
     "customers",
