@@ -24,7 +24,7 @@ from strawberry.types import ExecutionResult
 from integrations.stripe_client import StripeGateway
 from schema.build import build_schema, finish_operation
 from schema.compiled.registry import TrustedDocuments
-from schema.compiled.run import execute_plan
+from schema.compiled.run import execute_plan, execute_sql
 from schema.masking import masked
 from server import auth, graphiql
 from server.body_limit import BodySizeLimit
@@ -89,7 +89,22 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         if refused is not None:
             await finish_operation(context)
             return ExecutionResult(data=None, errors=[refused])
-        plan = found.document.plan_for(request_data.operation_name) if found.document else None
+        document, operation_name = found.document, request_data.operation_name
+        sql_plan = document.sql_plan_for(operation_name) if document else None
+        viewer = context.viewer
+        # One statement answers staff; members (and anything else the statement would not
+        # answer identically: see SqlPlan.bind) take the executor plan.
+        bound = (
+            sql_plan.bind(request_data.variables)
+            if sql_plan and viewer and viewer.is_staff
+            else None
+        )
+        if bound is not None:
+            try:
+                return await execute_sql(context.reader, bound)
+            finally:
+                await finish_operation(context)
+        plan = document.plan_for(operation_name) if document else None
         if plan is None:
             request_data.query = found.query
             return await super().execute_single(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeGuard, cast
 
+import orjson
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError, GraphQLSchema
 from strawberry.execution import optimized_is_awaitable
@@ -12,6 +13,8 @@ from strawberry.types import ExecutionResult
 
 from schema.compiled.executor import PlanExecutor
 from schema.compiled.plan import OperationPlan
+from schema.compiled.sql_plan import Bound
+from server.db import ReadTransaction
 
 # Strawberry's faster check, the one its own execution passes to graphql-core.
 _is_awaitable = cast("Callable[[Any], TypeGuard[Awaitable[Any]]]", optimized_is_awaitable)
@@ -53,3 +56,10 @@ async def execute_plan(
         return ExecutionResult(data=None, errors=[located])
     assert isinstance(result, GraphQLExecutionResult)
     return ExecutionResult(data=result.data, errors=result.errors)
+
+
+async def execute_sql(reader: ReadTransaction, bound: Bound) -> ExecutionResult:
+    """The response of a one-statement plan: PostgreSQL writes `data` as JSON text, which goes
+    out as it is (orjson embeds a Fragment without parsing it)."""
+    data = await reader.fetchval_raw(bound.sql, *bound.params)
+    return ExecutionResult(data=cast("dict[str, Any]", orjson.Fragment(data)), errors=None)

@@ -1,0 +1,429 @@
+"""Compiling a trusted query into one SQL statement that returns the response's `data` as JSON
+text, and binding a request's variables to it.
+
+The selection is walked once per type, as graphql-core collects it, and every field is looked up
+in `mapping`; objects become concatenated JSON text over their row, lists and connections become
+correlated subqueries aggregated with `string_agg`. Arguments are not spliced in: each one that
+matters is a parameter (`$1` is the request's "now"), bound per request after the same checks
+plain execution makes. A request the statement would not answer identically (an argument out of
+range, a search, a cursor) is refused by `bind`, and the caller runs it through today's path.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    OperationDefinitionNode,
+)
+from graphql.execution.collect_fields import (
+    FieldDetailsList,
+    FragmentDetails,
+    collect_fields,
+    collect_subfields,
+)
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
+
+from loaders import history
+from resolvers.profile import parse_tab_search
+from schema.compiled import json_sql as j
+from schema.compiled.mapping import (
+    NOW,
+    TYPES,
+    Children,
+    Embedded,
+    FieldSql,
+    Leaf,
+    Lookup,
+    SalesChart,
+    Tab,
+    chart_source,
+)
+from schema.compiled.plan import NotCompilable
+from schema.pagination import COUNT_CAP, list_signature, page_request
+from schema.profile import MAX_CHART_MONTHS
+
+_NO_VARIABLES = VariableValues({}, {})
+# Tab arguments the statement answers only when absent (a search, filters, cursors).
+_UNSUPPORTED_TAB_ARGUMENTS = ("after", "before", "states", "statuses", "actorKinds")
+
+
+@dataclass(frozen=True)
+class Slot:
+    """An argument-bearing field: the parameters it binds start at `first_param`."""
+
+    kind: str  # "customer", "tab" or "chart"
+    field_def: GraphQLField
+    node: FieldNode
+    first_param: int
+    customer_slot: int = -1
+    tab_name: str = ""
+
+
+@dataclass(frozen=True)
+class Bound:
+    """One request's statement and its parameters."""
+
+    sql: str
+    params: list[Any]
+
+
+@dataclass
+class SqlPlan:
+    """A query operation that runs as one statement (for staff viewers)."""
+
+    schema: GraphQLSchema
+    document: DocumentNode
+    operation: OperationDefinitionNode
+    slots: list[Slot]
+    # Statement text by shape (which tabs page backward), built on first use.
+    statements: dict[tuple[bool, ...], str] = field(default_factory=dict)
+
+    def bind(self, raw_variables: Mapping[str, Any] | None) -> Bound | None:
+        """The statement and parameters for these variables, or None when plain execution
+        must answer (it then reports whatever is wrong exactly as it always does)."""
+        coerced = get_variable_values(
+            self.schema, self.operation.variable_definitions or (), dict(raw_variables or {}), 1
+        )
+        if not isinstance(coerced, VariableValues):
+            return None
+        params: list[Any] = [history.now()]
+        customers: list[uuid.UUID | None] = []
+        shape: list[bool] = []
+        try:
+            for slot in self.slots:
+                args = get_argument_values(slot.field_def, slot.node, coerced)
+                customers.append(None)
+                if slot.kind == "customer":
+                    customers[-1] = uuid.UUID(str(args["id"]))
+                    params.append(customers[-1])
+                elif slot.kind == "chart":
+                    if not 1 <= args["months"] <= MAX_CHART_MONTHS:
+                        return None
+                    params.append(args["months"])
+                else:
+                    bound = _tab_params(slot, args, customers[slot.customer_slot])
+                    if bound is None:
+                        return None
+                    backward, signature, size = bound
+                    shape.append(backward)
+                    params += [signature, size]
+        except (GraphQLError, ValueError, TypeError):
+            return None
+        return Bound(self.statement(tuple(shape)), params)
+
+    def statement(self, shape: tuple[bool, ...]) -> str:
+        sql = self.statements.get(shape)
+        if sql is None:
+            sql = _Builder(self.schema, self.document, self.operation, shape).root()
+            self.statements[shape] = sql
+        return sql
+
+
+def _tab_params(
+    slot: Slot, args: dict[str, Any], customer_id: uuid.UUID | None
+) -> tuple[bool, str, int] | None:
+    """(backward, cursor signature, page size) as `tab_connection` would use them, or None
+    when the statement does not answer these arguments."""
+    if customer_id is None or any(
+        args.get(name) is not None for name in _UNSUPPORTED_TAB_ARGUMENTS
+    ):
+        return None
+    if parse_tab_search(args.get("search")):
+        return None
+    signature = list_signature("customer-tab", slot.tab_name, str(customer_id), [], None)
+    request = page_request(signature, args.get("first"), None, args.get("last"), None)
+    return request.backward, signature, request.size
+
+
+def compile_sql(
+    schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode
+) -> SqlPlan:
+    """The operation's SQL plan; raises NotCompilable naming the first field it cannot map."""
+    builder = _Builder(schema, document, operation, None)
+    sql = builder.root()
+    plan = SqlPlan(schema, document, operation, builder.slots)
+    plan.statements[tuple(False for slot in builder.slots if slot.kind == "tab")] = sql
+    return plan
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """Where a selection is being built: the row alias and, on the root customer, its slot."""
+
+    alias: str
+    customer_slot: int = -1
+
+
+class _Builder:
+    """One walk of the operation; `shape` gives each tab's direction (None: all forward, and
+    record the slots)."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        shape: tuple[bool, ...] | None,
+    ) -> None:
+        self.schema = schema
+        self.operation = operation
+        self.fragments = {
+            d.name.value: FragmentDetails(d)
+            for d in document.definitions
+            if isinstance(d, FragmentDefinitionNode)
+        }
+        self.shape = shape
+        self.slots: list[Slot] = []
+        self.next_param = 2
+        self.tabs = 0
+        self.aliases = 0
+
+    def root(self) -> str:
+        query = self.schema.query_type
+        assert query is not None
+        grouped = collect_fields(
+            self.schema, self.fragments, _NO_VARIABLES, query, self.operation
+        ).grouped_field_set
+        members = []
+        for name, details in grouped.items():
+            node = details[0].node
+            if node.name.value == "__typename":
+                members.append((name, "'\"Query\"'"))
+            elif node.name.value == "customer":
+                members.append((name, self._root_customer(query, details)))
+            else:
+                raise NotCompilable(f"Query.{node.name.value} has no SQL mapping")
+        # `$1` is typed here even when no field reads it (PostgreSQL must know every type).
+        return f"SELECT {j.obj(members)} FROM (SELECT {NOW} AS now) request"
+
+    def _alias(self, prefix: str) -> str:
+        self.aliases += 1
+        return f"{prefix}{self.aliases}"
+
+    def _slot(
+        self, kind: str, field_def: GraphQLField, node: FieldNode, params: int, **kw: Any
+    ) -> int:
+        index = len(self.slots)
+        self.slots.append(Slot(kind, field_def, node, self.next_param, **kw))
+        self.next_param += params
+        return index
+
+    def _root_customer(self, query: GraphQLObjectType, details: FieldDetailsList) -> str:
+        field_def = query.fields["customer"]
+        slot = self._slot("customer", field_def, details[0].node, 1)
+        alias = self._alias("c")
+        members = self._members(
+            _object_type(field_def.type), details, TYPES["Customer"], _Scope(alias, slot)
+        )
+        param = f"${self.slots[slot].first_param}::uuid"
+        found = f"customers {alias} WHERE {alias}.id = {param}"
+        return f"coalesce((SELECT {j.obj(members)} FROM {found}), 'null')"
+
+    def _members(
+        self,
+        object_type: GraphQLObjectType,
+        details: FieldDetailsList,
+        mapping: Mapping[str, FieldSql],
+        scope: _Scope,
+    ) -> list[tuple[str, str]]:
+        grouped = collect_subfields(
+            self.schema, self.fragments, _NO_VARIABLES, self.operation, object_type, details
+        ).grouped_field_set
+        members = []
+        for name, field_details in grouped.items():
+            node = field_details[0].node
+            field_name = node.name.value
+            if field_name == "__typename":
+                members.append((name, f"'\"{object_type.name}\"'"))
+                continue
+            field_sql = mapping.get(field_name)
+            field_def = object_type.fields.get(field_name)
+            if field_sql is None or field_def is None:
+                raise NotCompilable(f"{object_type.name}.{field_name} has no SQL mapping")
+            if node.arguments and not isinstance(field_sql, Tab | SalesChart):
+                raise NotCompilable(f"{object_type.name}.{field_name} takes arguments")
+            members.append((name, self._field(field_def, field_details, field_sql, scope)))
+        return members
+
+    def _field(
+        self,
+        field_def: GraphQLField,
+        details: FieldDetailsList,
+        field_sql: FieldSql,
+        scope: _Scope,
+    ) -> str:
+        t = scope.alias
+        if isinstance(field_sql, Leaf):
+            return field_sql.render(field_sql.sql.replace("{t}", t))
+        if isinstance(field_sql, Embedded):
+            members = self._members(_object_type(field_def.type), details, field_sql.fields, scope)
+            text = j.obj(members)
+            if field_sql.null_when is None:
+                return text
+            return f"CASE WHEN {field_sql.null_when.replace('{t}', t)} THEN 'null' ELSE {text} END"
+        if isinstance(field_sql, Lookup):
+            return self._lookup(field_def, details, field_sql.type_name, field_sql.source, t)
+        if isinstance(field_sql, Children):
+            return self._children(field_def, details, field_sql, t)
+        if isinstance(field_sql, SalesChart):
+            months = self._slot("chart", field_def, details[0].node, 1)
+            source = chart_source(t, f"${self.slots[months].first_param}::int")
+            return self._lookup(field_def, details, "SalesActivity", source, t)
+        return self._tab(field_def, details, field_sql, scope)
+
+    def _lookup(
+        self,
+        field_def: GraphQLField,
+        details: FieldDetailsList,
+        type_name: str,
+        source: str,
+        t: str,
+    ) -> str:
+        alias = self._alias("r")
+        members = self._members(
+            _object_type(field_def.type), details, TYPES[type_name], _Scope(alias)
+        )
+        source = source.replace("{a}", alias).replace("{t}", t)
+        return f"coalesce((SELECT {j.obj(members)} FROM {source}), 'null')"
+
+    def _children(
+        self, field_def: GraphQLField, details: FieldDetailsList, children: Children, t: str
+    ) -> str:
+        alias = self._alias("r")
+        members = self._members(
+            _object_type(field_def.type), details, TYPES[children.type_name], _Scope(alias)
+        )
+        source = children.source.replace("{a}", alias).replace("{t}", t)
+        order = children.order.replace("{a}", alias)
+        return f"(SELECT {j.array_agg(j.obj(members), order)} FROM {source})"
+
+    def _tab(
+        self, field_def: GraphQLField, details: FieldDetailsList, tab: Tab, scope: _Scope
+    ) -> str:
+        if scope.customer_slot < 0:
+            raise NotCompilable(f"{tab.spec.name} is paged only on the root customer")
+        slot = self._slot(
+            "tab",
+            field_def,
+            details[0].node,
+            2,
+            customer_slot=scope.customer_slot,
+            tab_name=tab.spec.name,
+        )
+        backward = self.shape[self.tabs] if self.shape is not None else False
+        self.tabs += 1
+        first_param = self.slots[slot].first_param
+        signature, size = f"${first_param}::text", f"${first_param + 1}::int"
+        counted, paged, row = self._alias("n"), self._alias("p"), self._alias("r")
+        connection = _object_type(field_def.type)
+        edges_sql = "NULL"
+        start_sql = end_sql = j.cursor(signature, f"{row}.sort_at", f"{row}.id")
+        members = []
+        grouped = collect_subfields(
+            self.schema, self.fragments, _NO_VARIABLES, self.operation, connection, details
+        ).grouped_field_set
+        for name, field_details in grouped.items():
+            field_name = field_details[0].node.name.value
+            if field_name == "__typename":
+                members.append((name, f"'\"{connection.name}\"'"))
+            elif field_name == "totalCount":
+                members.append((name, f"least({counted}.total, {COUNT_CAP})::text"))
+            elif field_name == "totalCountIsExact":
+                members.append((name, f"({counted}.total <= {COUNT_CAP})::text"))
+            elif field_name == "pageInfo":
+                more = f"{paged}.has_more::text"
+                page_info = {
+                    "hasNextPage": "'false'" if backward else more,
+                    "hasPreviousPage": more if backward else "'false'",
+                    "startCursor": f"coalesce('\"' || {paged}.start_cursor || '\"', 'null')",
+                    "endCursor": f"coalesce('\"' || {paged}.end_cursor || '\"', 'null')",
+                }
+                info_type = _object_type(connection.fields["pageInfo"].type)
+                members.append((name, j.obj(self._fixed(info_type, field_details, page_info))))
+            elif field_name == "edges":
+                edge_type = _object_type(connection.fields["edges"].type)
+                cursor = f"'\"' || {j.cursor(signature, f'{row}.sort_at', f'{row}.id')} || '\"'"
+                edge_members = []
+                for edge_name, edge_details in collect_subfields(
+                    self.schema,
+                    self.fragments,
+                    _NO_VARIABLES,
+                    self.operation,
+                    edge_type,
+                    field_details,
+                ).grouped_field_set.items():
+                    edge_field = edge_details[0].node.name.value
+                    if edge_field == "__typename":
+                        edge_members.append((edge_name, f"'\"{edge_type.name}\"'"))
+                    elif edge_field == "cursor":
+                        edge_members.append((edge_name, cursor))
+                    else:
+                        node_type = _object_type(edge_type.fields["node"].type)
+                        node_members = self._members(
+                            node_type, edge_details, TYPES[tab.type_name], _Scope(row)
+                        )
+                        edge_members.append((edge_name, j.obj(node_members)))
+                edges_sql = j.obj(edge_members)
+                members.append((name, f"'[' || coalesce({paged}.edges, '') || ']'"))
+            else:
+                raise NotCompilable(f"{connection.name}.{field_name} has no SQL mapping")
+        spec = tab.spec
+        direction = "ASC" if backward else "DESC"
+        in_page = f"{row}.page_n <= {size}"
+        newest, oldest = f"{row}.sort_at DESC, {row}.id DESC", f"{row}.sort_at ASC, {row}.id ASC"
+        mine = f"x.customer_id = {scope.alias}.id"
+        order = f"x.{spec.order_column} {direction}, x.id {direction}"
+        return f"""(SELECT {j.obj(members)} FROM
+  (SELECT count(*) AS total FROM (SELECT 1 FROM {spec.table} x WHERE {mine}
+     LIMIT {COUNT_CAP + 1}) capped) {counted},
+  LATERAL (SELECT string_agg({edges_sql}, ',' ORDER BY {newest}) FILTER (WHERE {in_page}) AS edges,
+     count(*) > {size} AS has_more,
+     (array_agg({start_sql} ORDER BY {newest}) FILTER (WHERE {in_page}))[1] AS start_cursor,
+     (array_agg({end_sql} ORDER BY {oldest}) FILTER (WHERE {in_page}))[1] AS end_cursor
+   FROM (SELECT {spec.columns},
+       row_number() OVER (ORDER BY {order}) AS page_n
+     FROM {spec.source} WHERE {mine}
+     ORDER BY {order} LIMIT {size} + 1) {row}) {paged})"""
+
+    def _fixed(
+        self, object_type: GraphQLObjectType, details: FieldDetailsList, values: Mapping[str, str]
+    ) -> list[tuple[str, str]]:
+        """A selection answered from ready JSON text expressions, by field name."""
+        grouped = collect_subfields(
+            self.schema, self.fragments, _NO_VARIABLES, self.operation, object_type, details
+        ).grouped_field_set
+        members = []
+        for name, field_details in grouped.items():
+            field_name = field_details[0].node.name.value
+            if field_name == "__typename":
+                members.append((name, f"'\"{object_type.name}\"'"))
+            elif field_name in values:
+                members.append((name, values[field_name]))
+            else:
+                raise NotCompilable(f"{object_type.name}.{field_name} has no SQL mapping")
+        return members
+
+
+def _object_type(type_: GraphQLOutputType) -> GraphQLObjectType:
+    while isinstance(type_, GraphQLNonNull | GraphQLList):
+        type_ = type_.of_type
+    if not isinstance(type_, GraphQLObjectType):
+        raise NotCompilable(f"{type_} is abstract")
+    return type_
+
+
+__all__: Sequence[str] = ("Bound", "SqlPlan", "compile_sql")
