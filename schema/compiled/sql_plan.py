@@ -38,10 +38,9 @@ from graphql.execution.collect_fields import (
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 
 from loaders import history
-from resolvers.profile import parse_tab_search
+from resolvers.profile import CURSOR_KEYS, parse_tab_search
 from schema.compiled import json_sql as j
 from schema.compiled.mapping import (
-    NOW,
     TYPES,
     Children,
     Embedded,
@@ -57,8 +56,19 @@ from schema.pagination import COUNT_CAP, list_signature, page_request
 from schema.profile import MAX_CHART_MONTHS
 
 _NO_VARIABLES = VariableValues({}, {})
-# Tab arguments the statement answers only when absent (a search, filters, cursors).
-_UNSUPPORTED_TAB_ARGUMENTS = ("after", "before", "states", "statuses", "actorKinds")
+# Tab arguments the statement answers only when absent (filters; a search is checked apart).
+_UNSUPPORTED_TAB_ARGUMENTS = ("states", "statuses", "actorKinds")
+# Each tab's parameters: its cursors' signature, the page size, the `after` and `before` keys.
+_TAB_PARAMS = ("text", "int", "timestamptz", "uuid", "timestamptz", "uuid")
+
+
+@dataclass(frozen=True)
+class TabShape:
+    """What changes a tab's SQL text: its direction and which cursors bound the page."""
+
+    backward: bool = False
+    after: bool = False
+    before: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,8 +99,8 @@ class SqlPlan:
     document: DocumentNode
     operation: OperationDefinitionNode
     slots: list[Slot]
-    # Statement text by shape (which tabs page backward), built on first use.
-    statements: dict[tuple[bool, ...], str] = field(default_factory=dict)
+    # Statement text by shape (each tab's direction and cursors), built on first use.
+    statements: dict[tuple[TabShape, ...], str] = field(default_factory=dict)
 
     def bind(self, raw_variables: Mapping[str, Any] | None) -> Bound | None:
         """The statement and parameters for these variables, or None when plain execution
@@ -102,7 +112,7 @@ class SqlPlan:
             return None
         params: list[Any] = [history.now()]
         customers: list[uuid.UUID | None] = []
-        shape: list[bool] = []
+        shape: list[TabShape] = []
         try:
             for slot in self.slots:
                 args = get_argument_values(slot.field_def, slot.node, coerced)
@@ -118,14 +128,14 @@ class SqlPlan:
                     bound = _tab_params(slot, args, customers[slot.customer_slot])
                     if bound is None:
                         return None
-                    backward, signature, size = bound
-                    shape.append(backward)
-                    params += [signature, size]
+                    tab_shape, tab_params = bound
+                    shape.append(tab_shape)
+                    params += tab_params
         except (GraphQLError, ValueError, TypeError):
             return None
         return Bound(self.statement(tuple(shape)), params)
 
-    def statement(self, shape: tuple[bool, ...]) -> str:
+    def statement(self, shape: tuple[TabShape, ...]) -> str:
         sql = self.statements.get(shape)
         if sql is None:
             sql = _Builder(self.schema, self.document, self.operation, shape).root()
@@ -135,9 +145,9 @@ class SqlPlan:
 
 def _tab_params(
     slot: Slot, args: dict[str, Any], customer_id: uuid.UUID | None
-) -> tuple[bool, str, int] | None:
-    """(backward, cursor signature, page size) as `tab_connection` would use them, or None
-    when the statement does not answer these arguments."""
+) -> tuple[TabShape, list[Any]] | None:
+    """The tab's shape and parameters as `tab_connection` reads its arguments, or None when
+    the statement does not answer them (plain execution then reports what is wrong)."""
     if customer_id is None or any(
         args.get(name) is not None for name in _UNSUPPORTED_TAB_ARGUMENTS
     ):
@@ -145,8 +155,17 @@ def _tab_params(
     if parse_tab_search(args.get("search")):
         return None
     signature = list_signature("customer-tab", slot.tab_name, str(customer_id), [], None)
-    request = page_request(signature, args.get("first"), None, args.get("last"), None)
-    return request.backward, signature, request.size
+    request = page_request(
+        signature,
+        args.get("first"),
+        args.get("after"),
+        args.get("last"),
+        args.get("before"),
+        key_parsers=CURSOR_KEYS,
+    )
+    after, before = request.after or [None, None], request.before or [None, None]
+    shape = TabShape(request.backward, request.after is not None, request.before is not None)
+    return shape, [signature, request.size, *after, *before]
 
 
 def compile_sql(
@@ -156,7 +175,7 @@ def compile_sql(
     builder = _Builder(schema, document, operation, None)
     sql = builder.root()
     plan = SqlPlan(schema, document, operation, builder.slots)
-    plan.statements[tuple(False for slot in builder.slots if slot.kind == "tab")] = sql
+    plan.statements[tuple(TabShape() for slot in builder.slots if slot.kind == "tab")] = sql
     return plan
 
 
@@ -177,7 +196,7 @@ class _Builder:
         schema: GraphQLSchema,
         document: DocumentNode,
         operation: OperationDefinitionNode,
-        shape: tuple[bool, ...] | None,
+        shape: tuple[TabShape, ...] | None,
     ) -> None:
         self.schema = schema
         self.operation = operation
@@ -188,7 +207,9 @@ class _Builder:
         }
         self.shape = shape
         self.slots: list[Slot] = []
-        self.next_param = 2
+        # Each parameter's type, `$1` first: every one is typed once in the statement, so that
+        # PostgreSQL knows them all, read or not.
+        self.param_types = ["timestamptz"]
         self.tabs = 0
         self.aliases = 0
 
@@ -207,29 +228,34 @@ class _Builder:
                 members.append((name, self._root_customer(query, details)))
             else:
                 raise NotCompilable(f"Query.{node.name.value} has no SQL mapping")
-        # `$1` is typed here even when no field reads it (PostgreSQL must know every type).
-        return f"SELECT {j.obj(members)} FROM (SELECT {NOW} AS now) request"
+        typed = ", ".join(f"${i}::{kind}" for i, kind in enumerate(self.param_types, 1))
+        return f"SELECT {j.obj(members)} FROM (SELECT {typed}) request"
 
     def _alias(self, prefix: str) -> str:
         self.aliases += 1
         return f"{prefix}{self.aliases}"
 
     def _slot(
-        self, kind: str, field_def: GraphQLField, node: FieldNode, params: int, **kw: Any
-    ) -> int:
-        index = len(self.slots)
-        self.slots.append(Slot(kind, field_def, node, self.next_param, **kw))
-        self.next_param += params
-        return index
+        self,
+        kind: str,
+        field_def: GraphQLField,
+        node: FieldNode,
+        types: Sequence[str],
+        **kw: Any,
+    ) -> Slot:
+        """A new argument-bearing field whose parameters have these types."""
+        slot = Slot(kind, field_def, node, len(self.param_types) + 1, **kw)
+        self.slots.append(slot)
+        self.param_types += types
+        return slot
 
     def _root_customer(self, query: GraphQLObjectType, details: FieldDetailsList) -> str:
         field_def = query.fields["customer"]
-        slot = self._slot("customer", field_def, details[0].node, 1)
+        slot = self._slot("customer", field_def, details[0].node, ["uuid"])
         alias = self._alias("c")
-        members = self._members(
-            _object_type(field_def.type), details, TYPES["Customer"], _Scope(alias, slot)
-        )
-        param = f"${self.slots[slot].first_param}::uuid"
+        scope = _Scope(alias, len(self.slots) - 1)
+        members = self._members(_object_type(field_def.type), details, TYPES["Customer"], scope)
+        param = f"${slot.first_param}::uuid"
         found = f"customers {alias} WHERE {alias}.id = {param}"
         return f"coalesce((SELECT {j.obj(members)} FROM {found}), 'null')"
 
@@ -280,8 +306,8 @@ class _Builder:
         if isinstance(field_sql, Children):
             return self._children(field_def, details, field_sql, t)
         if isinstance(field_sql, SalesChart):
-            months = self._slot("chart", field_def, details[0].node, 1)
-            source = chart_source(t, f"${self.slots[months].first_param}::int")
+            months = self._slot("chart", field_def, details[0].node, ["int"])
+            source = chart_source(t, f"${months.first_param}::int")
             return self._lookup(field_def, details, "SalesActivity", source, t)
         return self._tab(field_def, details, field_sql, scope)
 
@@ -320,14 +346,16 @@ class _Builder:
             "tab",
             field_def,
             details[0].node,
-            2,
+            _TAB_PARAMS,
             customer_slot=scope.customer_slot,
             tab_name=tab.spec.name,
         )
-        backward = self.shape[self.tabs] if self.shape is not None else False
+        shape = self.shape[self.tabs] if self.shape is not None else TabShape()
+        backward = shape.backward
         self.tabs += 1
-        first_param = self.slots[slot].first_param
-        signature, size = f"${first_param}::text", f"${first_param + 1}::int"
+        signature, size, after_at, after_id, before_at, before_id = (
+            f"${slot.first_param + i}::{kind}" for i, kind in enumerate(_TAB_PARAMS)
+        )
         counted, paged, row = self._alias("n"), self._alias("p"), self._alias("r")
         connection = _object_type(field_def.type)
         edges_sql = "NULL"
@@ -347,8 +375,8 @@ class _Builder:
             elif field_name == "pageInfo":
                 more = f"{paged}.has_more::text"
                 page_info = {
-                    "hasNextPage": "'false'" if backward else more,
-                    "hasPreviousPage": more if backward else "'false'",
+                    "hasNextPage": _known(shape.before) if backward else more,
+                    "hasPreviousPage": more if backward else _known(shape.after),
                     "startCursor": f"coalesce('\"' || {paged}.start_cursor || '\"', 'null')",
                     "endCursor": f"coalesce('\"' || {paged}.end_cursor || '\"', 'null')",
                 }
@@ -387,6 +415,13 @@ class _Builder:
         newest, oldest = f"{row}.sort_at DESC, {row}.id DESC", f"{row}.sort_at ASC, {row}.id ASC"
         mine = f"x.customer_id = {scope.alias}.id"
         order = f"x.{spec.order_column} {direction}, x.id {direction}"
+        # Newest first: `after` a row is older than it, `before` it newer.
+        keys = f"(x.{spec.order_column}, x.id)"
+        window = [mine]
+        if shape.after:
+            window.append(f"{keys} < ({after_at}, {after_id})")
+        if shape.before:
+            window.append(f"{keys} > ({before_at}, {before_id})")
         return f"""(SELECT {j.obj(members)} FROM
   (SELECT count(*) AS total FROM (SELECT 1 FROM {spec.table} x WHERE {mine}
      LIMIT {COUNT_CAP + 1}) capped) {counted},
@@ -396,7 +431,7 @@ class _Builder:
      (array_agg({end_sql} ORDER BY {oldest}) FILTER (WHERE {in_page}))[1] AS end_cursor
    FROM (SELECT {spec.columns},
        row_number() OVER (ORDER BY {order}) AS page_n
-     FROM {spec.source} WHERE {mine}
+     FROM {spec.source} WHERE {" AND ".join(window)}
      ORDER BY {order} LIMIT {size} + 1) {row}) {paged})"""
 
     def _fixed(
@@ -416,6 +451,10 @@ class _Builder:
             else:
                 raise NotCompilable(f"{object_type.name}.{field_name} has no SQL mapping")
         return members
+
+
+def _known(present: bool) -> str:
+    return "'true'" if present else "'false'"
 
 
 def _object_type(type_: GraphQLOutputType) -> GraphQLObjectType:

@@ -1,0 +1,242 @@
+"""Trusted documents answered by one SQL statement: the statement count, the values whose text
+PostgreSQL must print exactly as Python does, and the requests left to today's path."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from loaders import history
+from schema.build import schema as app_schema
+from schema.compiled.registry import TrustedDocuments
+from server.auth import TokenService
+from server.settings import Settings
+from tests import factories
+from tests import history_factories as hf
+from tests.compiled_support import PROFILE, QUERIES, Pair, app_pair
+
+NOW = datetime(2026, 7, 15, 12, 0, 0, 250_000, tzinfo=UTC)
+
+# Everything the mapping covers that the profile does not ask for.
+WIDER = """
+query Wider($id: ID!, $months: Int, $last: Int, $after: String, $search: String) {
+  __typename
+  customer(id: $id) {
+    __typename
+    kind
+    customer { id fullName }
+    mergedInto { id }
+    participants { __typename kind categories status firstName lastName createdAt customer { id } }
+    additionalUsers { kind categories status marketingConsent version createdAt customer { id } }
+    salesActivity(months: $months) {
+      months { month startsAt }
+      bookings { count amount { amount currency } credits }
+      passes { count amount { amount } credits }
+      videos { count amount { amount } credits }
+    }
+    bookings(last: $last) {
+      __typename
+      pageInfo { __typename hasNextPage hasPreviousPage startCursor endCursor }
+      edges {
+        __typename
+        cursor
+        node {
+          __typename
+          cancelledAt
+          paidWith
+          customer { id }
+          session {
+            id timeZone capacity
+            startsAt { instant timeZone localDateTime localDate localTime utcOffset }
+            endsAt { localDateTime utcOffset }
+            event { id name description }
+            facilitator { id name }
+          }
+          price { money { amount currency } credits }
+        }
+      }
+    }
+    appointments(first: 3, after: $after) {
+      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+      edges {
+        node {
+          service { id name durationMinutes price { amount currency } }
+          facilitator { id }
+          startsAt { instant localDateTime utcOffset }
+          endsAt { instant localDateTime localTime utcOffset }
+          paidThroughStripe
+          cancelledAt
+        }
+      }
+    }
+    passes(first: 2) {
+      edges {
+        node {
+          passProduct { id name uses unlimited validityDays price { amount currency } }
+          validUntil usesTotal usesRemaining unlimited
+        }
+      }
+    }
+    videos(first: 5) {
+      edges {
+        node {
+          video { id name accessDays price { money { amount } credits } }
+          expiresAt cancelledAt state
+        }
+      }
+    }
+    subscriptions(first: 2) {
+      edges {
+        node {
+          plan { id name price { amount { amount currency } intervalUnit intervalCount } }
+          startedOn createdAt updatedAt customerName participantName
+        }
+      }
+    }
+    questionnaires(first: 2) { edges { node { questionnaire { id questionCount } submittedAt } } }
+    notes(first: 5, search: $search) {
+      edges { node { content authorId updatedById updatedByName } }
+    }
+    accountHistory(first: 5) {
+      edges { node { actorId subjectId customerName before after customer { id } } }
+    }
+  }
+}
+"""
+
+
+@pytest.fixture
+async def pair(
+    settings: Settings, tokens: TokenService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Pair]:
+    monkeypatch.setattr(history, "now", lambda: NOW)
+    (tmp_path / "wider.graphql").write_text(WIDER)
+    async with app_pair(settings, tokens, tmp_path) as apps:
+        yield apps
+
+
+async def _counts(pair: Pair, query: str, variables: dict[str, Any], token: str) -> tuple[str, str]:
+    """The statement counts of both apps for one request (after checking the answers match)."""
+    await pair.same(query, variables, token)
+    body = {"query": query, "variables": variables}
+    headers = {"Authorization": f"Bearer {token}"}
+    compiled = await pair.compiled.post("/graphql", json=body, headers=headers)
+    plain = await pair.plain.post("/graphql", json=body, headers=headers)
+    return compiled.headers["x-sql-statements"], plain.headers["x-sql-statements"]
+
+
+async def test_staff_profile_is_one_statement_and_members_keep_their_path(
+    pair: Pair, owner: factories.Owner, two_businesses: tuple[factories.BusinessFixture, ...]
+) -> None:
+    mine, _ = two_businesses
+    cat = await hf.catalog(owner, mine.id)
+    busy = await factories.customer(owner, mine.id, "Busy", "Body")
+    await factories.participant(owner, busy, is_self=True)
+    await hf.fill_every_tab(owner, busy, cat, 25)
+    variables = {"id": str(busy["id"])}
+    staff = pair.token(mine.id, "staff", mine.staff_id)
+    compiled, plain = await _counts(pair, PROFILE, variables, staff)
+    assert (compiled, int(plain)) == ("1", 12)
+    body = await pair.same(PROFILE, variables, staff)
+    assert body["data"]["customer"]["bookings"]["pageInfo"]["hasNextPage"] is True
+    assert len(body["data"]["customer"]["bookings"]["edges"]) == 10
+    # A member gets errors for the staff-only tabs: today's path answers, statement for statement.
+    member = pair.token(mine.id, "customer", busy["id"])
+    compiled, plain = await _counts(pair, PROFILE, variables, member)
+    assert compiled == plain != "1"
+    # So do arguments the statement does not answer: an error to report, a search.
+    assert (await _counts(pair, PROFILE, {"id": "nope"}, staff))[0] != "1"
+    searched = {**variables, "search": "note"}
+    compiled, plain = await _counts(pair, WIDER, searched, staff)
+    assert compiled == plain != "1"
+    # Cursors are the statement's own: the next page, and the one before it again.
+    first = await pair.same(WIDER, variables, staff)
+    page = first["data"]["customer"]["appointments"]["pageInfo"]
+    after = {**variables, "after": page["endCursor"]}
+    assert (await _counts(pair, WIDER, after, staff))[0] == "1"
+    second = await pair.same(WIDER, after, staff)
+    assert second["data"]["customer"]["appointments"]["pageInfo"]["hasPreviousPage"] is True
+    bad_cursor = {**variables, "after": page["endCursor"][:-3]}
+    assert (await _counts(pair, WIDER, bad_cursor, staff))[0] != "1"
+
+
+async def test_awkward_values_print_as_plain_execution_prints_them(
+    pair: Pair, owner: factories.Owner, two_businesses: tuple[factories.BusinessFixture, ...]
+) -> None:
+    mine, _ = two_businesses
+    cat = await hf.catalog(owner, mine.id)
+    odd = ' Zoë "Q" \\ \t\x01\x1f\u2028 🎉 '
+    person = await factories.customer(
+        owner, mine.id, odd, "O'Brien, Jr: \n", mobile="+447700900123"
+    )
+    await factories.participant(owner, person, is_self=True)
+    await factories.participant(owner, person, "Kid", date_of_birth=datetime(2015, 2, 3).date())
+    await factories.additional_user(owner, person, "Helper")
+    other = await factories.customer(
+        owner, mine.id, "Merged", "Away", merged_into_id=person["id"], status="ARCHIVED"
+    )
+    whole_second = datetime(2026, 7, 1, 8, 0, tzinfo=UTC)
+    fraction = datetime(2026, 3, 29, 0, 59, 59, 999_999, tzinfo=UTC)  # London's clocks go forward
+    await hf.booking(owner, person, cat, whole_second)
+    await hf.booking(owner, person, cat, fraction, state="CANCELLED", paid_with="CREDITS",
+                     price_credits=2)  # fmt: skip
+    await hf.appointment(
+        owner, person, cat, fraction, starts_at=datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+    )
+    await hf.customer_pass(owner, person, cat, whole_second, unlimited=True)
+    await hf.video_purchase(owner, person, cat, NOW - timedelta(days=40))  # expired by NOW
+    await hf.video_purchase(owner, person, cat, NOW - timedelta(days=2), expires_at=None)
+    await hf.video_purchase(owner, person, cat, fraction, state="CANCELLED")
+    await hf.subscription(owner, person, cat, fraction, next_payment_on=None, state="PAUSED")
+    await hf.response(owner, person, cat, fraction, answers={"injuries": "none"})
+    await hf.note(owner, person, 'Said: "hello", then\\left.\n\tBye: ok', fraction)
+    nested = {
+        "name": 'a, b: "c"',
+        "tags": ["x", "y, z", {"deep": [1, 2.5, True, None]}],
+        "n": 10,
+        "ok": False,
+        "empty": {},
+        "none": None,
+        "é": "\u00e9\u2028",
+    }
+    await hf.account_entry(owner, person, "customer.updated", fraction, before=nested, after={})
+    await hf.account_entry(owner, person, "customer.noted", whole_second, before=None, after=None)
+    staff = pair.token(mine.id, "owner", mine.owner_id)
+    for variables in (
+        {"id": str(person["id"]), "months": 36, "last": 2},
+        {"id": str(person["id"]), "months": 1},
+        {"id": str(other["id"]), "months": 5, "last": 0},
+    ):
+        compiled, _ = await _counts(pair, WIDER, variables, staff)
+        assert compiled == "1"
+    body = await pair.same(PROFILE, {"id": str(person["id"])}, staff)
+    assert body["data"]["customer"]["firstName"] == odd
+    states = {edge["node"]["state"] for edge in body["data"]["customer"]["videos"]["edges"]}
+    assert states == {"ACTIVE", "EXPIRED", "CANCELLED"}
+
+
+def test_start_up_log_says_which_documents_run_as_one_statement(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "decimal.graphql").write_text(
+        "query($id: ID!) { customer(id: $id) { bookings { edges { node { price { money "
+        "{ decimal } } } } } } }"
+    )
+    with caplog.at_level(logging.INFO, logger="schema.compiled.registry"):
+        registry = TrustedDocuments.load(
+            app_schema._schema, (QUERIES, tmp_path), trusted_only=False
+        )
+    reasons = {d.name: d.not_sql_because for d in registry.by_hash.values()}
+    assert reasons == {
+        "profile.graphql": None,
+        "customer_list.graphql": "Query.people has no SQL mapping",
+        "decimal.graphql": "Money.decimal has no SQL mapping",
+    }
+    logged = "\n".join(caplog.messages)
+    assert "profile.graphql runs as one SQL statement" in logged
+    assert "decimal.graphql keeps its executor plan" in logged
