@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from graphql import (
@@ -52,23 +52,32 @@ from schema.compiled.mapping import (
     chart_source,
 )
 from schema.compiled.plan import NotCompilable
-from schema.pagination import COUNT_CAP, list_signature, page_request
+from schema.pagination import COUNT_CAP, DEFAULT_PAGE_SIZE, list_signature, page_request
 from schema.profile import MAX_CHART_MONTHS
 
 _NO_VARIABLES = VariableValues({}, {})
 # Tab arguments the statement answers only when absent (filters; a search is checked apart).
 _UNSUPPORTED_TAB_ARGUMENTS = ("states", "statuses", "actorKinds")
-# Each tab's parameters: its cursors' signature, the page size, the `after` and `before` keys.
-_TAB_PARAMS = ("text", "int", "timestamptz", "uuid", "timestamptz", "uuid")
+# Each tab's parameters: its cursors' signature, the `after` and `before` keys.
+_TAB_PARAMS = ("text", "timestamptz", "uuid", "timestamptz", "uuid")
+_DEFAULT_MONTHS = 12
 
 
 @dataclass(frozen=True)
 class TabShape:
-    """What changes a tab's SQL text: its direction and which cursors bound the page."""
+    """What changes a tab's SQL text: its direction, which cursors bound the page, and the page
+    size. Sizes and the chart's months are written into the text, not bound: with every value
+    that shapes the plan in the text, the generic plan PostgreSQL caches per connection is as
+    good as a custom one, so it stops planning the statement (about 8-14 ms) on every run."""
 
     backward: bool = False
     after: bool = False
     before: bool = False
+    size: int = DEFAULT_PAGE_SIZE
+
+
+# A statement's shape: a TabShape per tab and the months of each chart, in walk order.
+Shape = tuple[TabShape | int, ...]
 
 
 @dataclass(frozen=True)
@@ -100,7 +109,7 @@ class SqlPlan:
     operation: OperationDefinitionNode
     slots: list[Slot]
     # Statement text by shape (each tab's direction and cursors), built on first use.
-    statements: dict[tuple[TabShape, ...], str] = field(default_factory=dict)
+    statements: dict[Shape, str] = field(default_factory=dict)
 
     def bind(self, raw_variables: Mapping[str, Any] | None) -> Bound | None:
         """The statement and parameters for these variables, or None when plain execution
@@ -112,7 +121,7 @@ class SqlPlan:
             return None
         params: list[Any] = [history.now()]
         customers: list[uuid.UUID | None] = []
-        shape: list[TabShape] = []
+        shape: list[TabShape | int] = []
         try:
             for slot in self.slots:
                 args = get_argument_values(slot.field_def, slot.node, coerced)
@@ -123,7 +132,7 @@ class SqlPlan:
                 elif slot.kind == "chart":
                     if not 1 <= args["months"] <= MAX_CHART_MONTHS:
                         return None
-                    params.append(args["months"])
+                    shape.append(int(args["months"]))
                 else:
                     bound = _tab_params(slot, args, customers[slot.customer_slot])
                     if bound is None:
@@ -135,7 +144,7 @@ class SqlPlan:
             return None
         return Bound(self.statement(tuple(shape)), params)
 
-    def statement(self, shape: tuple[TabShape, ...]) -> str:
+    def statement(self, shape: Shape) -> str:
         sql = self.statements.get(shape)
         if sql is None:
             sql = _Builder(self.schema, self.document, self.operation, shape).root()
@@ -165,7 +174,7 @@ def _tab_params(
     )
     after, before = request.after or [None, None], request.before or [None, None]
     shape = TabShape(request.backward, request.after is not None, request.before is not None)
-    return shape, [signature, request.size, *after, *before]
+    return replace(shape, size=request.size), [signature, *after, *before]
 
 
 def compile_sql(
@@ -175,7 +184,7 @@ def compile_sql(
     builder = _Builder(schema, document, operation, None)
     sql = builder.root()
     plan = SqlPlan(schema, document, operation, builder.slots)
-    plan.statements[tuple(TabShape() for slot in builder.slots if slot.kind == "tab")] = sql
+    plan.statements[builder.default_shape()] = sql
     return plan
 
 
@@ -196,7 +205,7 @@ class _Builder:
         schema: GraphQLSchema,
         document: DocumentNode,
         operation: OperationDefinitionNode,
-        shape: tuple[TabShape, ...] | None,
+        shape: Shape | None,
     ) -> None:
         self.schema = schema
         self.operation = operation
@@ -210,7 +219,7 @@ class _Builder:
         # Each parameter's type, `$1` first: every one is typed once in the statement, so that
         # PostgreSQL knows them all, read or not.
         self.param_types = ["timestamptz"]
-        self.tabs = 0
+        self.shaped = 0
         self.aliases = 0
 
     def root(self) -> str:
@@ -230,6 +239,19 @@ class _Builder:
                 raise NotCompilable(f"Query.{node.name.value} has no SQL mapping")
         typed = ", ".join(f"${i}::{kind}" for i, kind in enumerate(self.param_types, 1))
         return f"SELECT {j.obj(members)} FROM (SELECT {typed}) request"
+
+    def _shape(self, default: TabShape | int) -> TabShape | int:
+        """The next tab's or chart's part of the shape (the default when compiling)."""
+        self.shaped += 1
+        return default if self.shape is None else self.shape[self.shaped - 1]
+
+    def default_shape(self) -> Shape:
+        """The shape the compiling walk assumed."""
+        return tuple(
+            TabShape() if s.kind == "tab" else _DEFAULT_MONTHS
+            for s in self.slots
+            if s.kind != "customer"
+        )
 
     def _alias(self, prefix: str) -> str:
         self.aliases += 1
@@ -306,8 +328,8 @@ class _Builder:
         if isinstance(field_sql, Children):
             return self._children(field_def, details, field_sql, t)
         if isinstance(field_sql, SalesChart):
-            months = self._slot("chart", field_def, details[0].node, ["int"])
-            source = chart_source(t, f"${months.first_param}::int")
+            self._slot("chart", field_def, details[0].node, [])
+            source = chart_source(t, str(self._shape(_DEFAULT_MONTHS)))
             return self._lookup(field_def, details, "SalesActivity", source, t)
         return self._tab(field_def, details, field_sql, scope)
 
@@ -350,10 +372,10 @@ class _Builder:
             customer_slot=scope.customer_slot,
             tab_name=tab.spec.name,
         )
-        shape = self.shape[self.tabs] if self.shape is not None else TabShape()
-        backward = shape.backward
-        self.tabs += 1
-        signature, size, after_at, after_id, before_at, before_id = (
+        shape = self._shape(TabShape())
+        assert isinstance(shape, TabShape)
+        backward, size = shape.backward, shape.size
+        signature, after_at, after_id, before_at, before_id = (
             f"${slot.first_param + i}::{kind}" for i, kind in enumerate(_TAB_PARAMS)
         )
         counted, paged, row = self._alias("n"), self._alias("p"), self._alias("r")
