@@ -101,9 +101,13 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         )
         if bound is not None:
             try:
-                return await execute_sql(context.reader, bound)
-            finally:
+                answered = await execute_sql(context.reader, bound)
+            except BaseException:
                 await finish_operation(context)
+                raise
+            if answered is not None:
+                await finish_operation(context)
+                return answered
         plan = document.plan_for(operation_name) if document else None
         if plan is None:
             request_data.query = found.query

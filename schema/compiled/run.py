@@ -58,8 +58,11 @@ async def execute_plan(
     return ExecutionResult(data=result.data, errors=result.errors)
 
 
-async def execute_sql(reader: ReadTransaction, bound: Bound) -> ExecutionResult:
+async def execute_sql(reader: ReadTransaction, bound: Bound) -> ExecutionResult | None:
     """The response of a one-statement plan: PostgreSQL writes `data` as JSON text, which goes
-    out as it is (orjson embeds a Fragment without parsing it)."""
+    out as it is (orjson embeds a Fragment without parsing it). None when a non-null field read
+    NULL (the text is then NULL): only today's path reports that as plain execution does."""
     data = await reader.fetchval_raw(bound.sql, *bound.params)
+    if data is None:
+        return None
     return ExecutionResult(data=cast("dict[str, Any]", orjson.Fragment(data)), errors=None)

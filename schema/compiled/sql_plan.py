@@ -11,6 +11,7 @@ range, a search, a cursor) is refused by `bind`, and the caller runs it through 
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -237,8 +238,11 @@ class _Builder:
                 members.append((name, self._root_customer(query, details)))
             else:
                 raise NotCompilable(f"Query.{node.name.value} has no SQL mapping")
-        typed = ", ".join(f"${i}::{kind}" for i, kind in enumerate(self.param_types, 1))
-        return f"SELECT {j.obj(members)} FROM (SELECT {typed}) request"
+        typed = ",".join(f"${i}::{kind}" for i, kind in enumerate(self.param_types, 1))
+        sql = f"SELECT {j.obj(members)} FROM (SELECT {typed}) request"
+        # Adjacent literals become one, and the templates' line breaks spaces (no literal here
+        # holds a line break or `'||'`): asyncpg keeps prepared statements of at most 15 kB.
+        return re.sub(r"\n\s*", " ", sql.replace("'||'", ""))
 
     def _shape(self, default: TabShape | int) -> TabShape | int:
         """The next tab's or chart's part of the shape (the default when compiling)."""
@@ -315,16 +319,19 @@ class _Builder:
         scope: _Scope,
     ) -> str:
         t = scope.alias
+        nullable = not isinstance(field_def.type, GraphQLNonNull)
         if isinstance(field_sql, Leaf):
-            return field_sql.render(field_sql.sql.replace("{t}", t))
+            text = field_sql.render(field_sql.sql.replace("{t}", t))
+            return j.or_null(text) if nullable else text
         if isinstance(field_sql, Embedded):
             members = self._members(_object_type(field_def.type), details, field_sql.fields, scope)
             text = j.obj(members)
-            if field_sql.null_when is None:
+            if field_sql.null_when is None or not nullable:
                 return text
             return f"CASE WHEN {field_sql.null_when.replace('{t}', t)} THEN 'null' ELSE {text} END"
         if isinstance(field_sql, Lookup):
-            return self._lookup(field_def, details, field_sql.type_name, field_sql.source, t)
+            text = self._lookup(field_def, details, field_sql.type_name, field_sql.source, t)
+            return j.or_null(text) if nullable else text
         if isinstance(field_sql, Children):
             return self._children(field_def, details, field_sql, t)
         if isinstance(field_sql, SalesChart):
@@ -346,7 +353,7 @@ class _Builder:
             _object_type(field_def.type), details, TYPES[type_name], _Scope(alias)
         )
         source = source.replace("{a}", alias).replace("{t}", t)
-        return f"coalesce((SELECT {j.obj(members)} FROM {source}), 'null')"
+        return f"(SELECT {j.obj(members)} FROM {source})"
 
     def _children(
         self, field_def: GraphQLField, details: FieldDetailsList, children: Children, t: str
@@ -381,7 +388,8 @@ class _Builder:
         counted, paged, row = self._alias("n"), self._alias("p"), self._alias("r")
         connection = _object_type(field_def.type)
         edges_sql = "NULL"
-        start_sql = end_sql = j.cursor(signature, f"{row}.sort_at", f"{row}.id")
+        # Each row's cursor is written once, in the page's select list.
+        start_sql = end_sql = f"{row}.page_cursor"
         members = []
         grouped = collect_subfields(
             self.schema, self.fragments, _NO_VARIABLES, self.operation, connection, details
@@ -399,14 +407,14 @@ class _Builder:
                 page_info = {
                     "hasNextPage": _known(shape.before) if backward else more,
                     "hasPreviousPage": more if backward else _known(shape.after),
-                    "startCursor": f"coalesce('\"' || {paged}.start_cursor || '\"', 'null')",
-                    "endCursor": f"coalesce('\"' || {paged}.end_cursor || '\"', 'null')",
+                    "startCursor": j.or_null(j.quoted(f"{paged}.start_cursor")),
+                    "endCursor": j.or_null(j.quoted(f"{paged}.end_cursor")),
                 }
                 info_type = _object_type(connection.fields["pageInfo"].type)
                 members.append((name, j.obj(self._fixed(info_type, field_details, page_info))))
             elif field_name == "edges":
                 edge_type = _object_type(connection.fields["edges"].type)
-                cursor = f"'\"' || {j.cursor(signature, f'{row}.sort_at', f'{row}.id')} || '\"'"
+                cursor = f"'\"'||{row}.page_cursor||'\"'"
                 edge_members = []
                 for edge_name, edge_details in collect_subfields(
                     self.schema,
@@ -428,7 +436,7 @@ class _Builder:
                         )
                         edge_members.append((edge_name, j.obj(node_members)))
                 edges_sql = j.obj(edge_members)
-                members.append((name, f"'[' || coalesce({paged}.edges, '') || ']'"))
+                members.append((name, f"'['||coalesce({paged}.edges,'')||']'"))
             else:
                 raise NotCompilable(f"{connection.name}.{field_name} has no SQL mapping")
         spec = tab.spec
@@ -451,8 +459,10 @@ class _Builder:
      count(*) > {size} AS has_more,
      (array_agg({start_sql} ORDER BY {newest}) FILTER (WHERE {in_page}))[1] AS start_cursor,
      (array_agg({end_sql} ORDER BY {oldest}) FILTER (WHERE {in_page}))[1] AS end_cursor
-   FROM (SELECT {spec.columns},
-       row_number() OVER (ORDER BY {order}) AS page_n
+   FROM (SELECT
+       {_columns_read(spec.columns, row, edges_sql)},
+       row_number() OVER (ORDER BY {order}) AS page_n,
+       {j.cursor(signature, f"x.{spec.order_column}", "x.id")} AS page_cursor
      FROM {spec.source} WHERE {" AND ".join(window)}
      ORDER BY {order} LIMIT {size} + 1) {row}) {paged})"""
 
@@ -473,6 +483,25 @@ class _Builder:
             else:
                 raise NotCompilable(f"{object_type.name}.{field_name} has no SQL mapping")
         return members
+
+
+def _columns_read(select_list: str, row: str, sql: str) -> str:
+    """The items of a tab's select list that `sql` reads from `row` (plus its keys)."""
+    read = set(re.findall(rf"\b{row}\.(\w+)", sql)) | {"sort_at", "id"}
+    items = _split_select(select_list)
+    names = history.select_names(select_list)
+    return ", ".join(item.strip() for item, name in zip(items, names, strict=True) if name in read)
+
+
+def _split_select(select_list: str) -> list[str]:
+    """A select list's items (commas inside parentheses belong to their item)."""
+    items, depth, start = [], 0, 0
+    for i, ch in enumerate(select_list):
+        depth += (ch == "(") - (ch == ")")
+        if ch == "," and depth == 0:
+            items.append(select_list[start:i])
+            start = i + 1
+    return [*items, select_list[start:]]
 
 
 def _known(present: bool) -> str:
