@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
+from graphql import GraphQLError
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -23,7 +24,7 @@ from strawberry.types import ExecutionResult
 
 from integrations.stripe_client import StripeGateway
 from schema.build import build_schema, finish_operation
-from schema.compiled.registry import TrustedDocuments
+from schema.compiled.registry import TrustedDocument, TrustedDocuments
 from schema.compiled.run import execute_plan, execute_sql
 from schema.masking import masked
 from server import auth, graphiql
@@ -90,24 +91,9 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             await finish_operation(context)
             return ExecutionResult(data=None, errors=[refused])
         document, operation_name = found.document, request_data.operation_name
-        sql_plan = document.sql_plan_for(operation_name) if document else None
-        viewer = context.viewer
-        # One statement answers staff; members (and anything else the statement would not
-        # answer identically: see SqlPlan.bind) take the executor plan.
-        bound = (
-            sql_plan.bind(request_data.variables)
-            if sql_plan and viewer and viewer.is_staff
-            else None
-        )
-        if bound is not None:
-            try:
-                answered = await execute_sql(context.reader, bound)
-            except BaseException:
-                await finish_operation(context)
-                raise
-            if answered is not None:
-                await finish_operation(context)
-                return answered
+        answered = await self._one_statement(context, document, request_data)
+        if answered is not None:
+            return answered
         plan = document.plan_for(operation_name) if document else None
         if plan is None:
             request_data.query = found.query
@@ -129,6 +115,41 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             self.served_schema.process_errors(result.errors)
             result.errors = masked(result.errors, self.settings.debug)
         return result
+
+    async def _one_statement(
+        self,
+        context: Context,
+        document: TrustedDocument | None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult | None:
+        """The answer of the document's one-statement plan, or None when the request takes the
+        executor plan: members, and whatever the statement would not answer identically (see
+        `SqlPlan.bind`, and `execute_sql` for a NULL in a non-null field)."""
+        sql_plan = document.sql_plan_for(request_data.operation_name) if document else None
+        viewer = context.viewer
+        if sql_plan is None or viewer is None or not viewer.is_staff:
+            return None
+        bound = sql_plan.bind(request_data.variables)
+        if bound is None:
+            return None
+        try:
+            answered = await execute_sql(context.reader, bound)
+        except Exception as error:
+            await finish_operation(context)
+            return self._failed(error)
+        except BaseException:
+            await finish_operation(context)
+            raise
+        if answered is not None:
+            await finish_operation(context)
+        return answered
+
+    def _failed(self, error: Exception) -> ExecutionResult:
+        """A statement that failed (a timeout, a lost connection): logged and masked as any
+        unexpected error is."""
+        errors = [GraphQLError(str(error), original_error=error)]
+        self.served_schema.process_errors(errors)
+        return ExecutionResult(data=None, errors=masked(errors, self.settings.debug))
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return graphiql.page_response()
