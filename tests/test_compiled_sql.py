@@ -14,6 +14,7 @@ import pytest
 from loaders import history
 from schema.build import schema as app_schema
 from schema.compiled.registry import TrustedDocuments
+from schema.compiled.sql_plan import MAX_SHAPES
 from schema.pagination import encode_cursor, list_signature
 from server.auth import TokenService
 from server.settings import Settings
@@ -259,6 +260,11 @@ def test_start_up_log_says_which_documents_run_as_one_statement(
         assert wide_plan.bind({"id": customer, "months": months}) is None
     assert wide_plan.bind({"id": customer, "last": 101}) is None
     assert wide_plan.bind({"id": customer, "search": " \t"}) is not None  # no terms
+    # Page sizes shape the text; the plan keeps a bounded number of texts.
+    for size in range(MAX_SHAPES + 10):
+        bound = wide_plan.bind({"id": customer, "last": size})
+        assert bound is not None and f"LIMIT {size} + 1" in bound.sql
+    assert len(wide_plan.statements) == MAX_SHAPES
     logged = "\n".join(caplog.messages)
     assert "profile.graphql runs as one SQL statement" in logged
     assert "decimal.graphql keeps its executor plan" in logged

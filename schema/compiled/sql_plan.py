@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -62,6 +62,8 @@ _UNSUPPORTED_TAB_ARGUMENTS = ("states", "statuses", "actorKinds")
 # Each tab's parameters: its cursors' signature, the `after` and `before` keys.
 _TAB_PARAMS = ("text", "timestamptz", "uuid", "timestamptz", "uuid")
 _DEFAULT_MONTHS = 12
+# Statement texts kept per plan (about 25 kB each for the profile).
+MAX_SHAPES = 32
 
 
 @dataclass(frozen=True)
@@ -146,9 +148,14 @@ class SqlPlan:
         return Bound(self.statement(tuple(shape)), params)
 
     def statement(self, shape: Shape) -> str:
+        """The text for this shape, built on first use. At most `MAX_SHAPES` are kept (the
+        oldest built goes first): variables choose the shape, so a client must not be able
+        to make the process keep one text per page size and cursor combination."""
         sql = self.statements.get(shape)
         if sql is None:
             sql = _Builder(self.schema, self.document, self.operation, shape).root()
+            if len(self.statements) >= MAX_SHAPES:
+                del self.statements[next(iter(self.statements))]
             self.statements[shape] = sql
         return sql
 
@@ -381,95 +388,64 @@ class _Builder:
         )
         shape = self._shape(TabShape())
         assert isinstance(shape, TabShape)
-        backward, size = shape.backward, shape.size
-        signature, after_at, after_id, before_at, before_id = (
-            f"${slot.first_param + i}::{kind}" for i, kind in enumerate(_TAB_PARAMS)
-        )
         counted, paged, row = self._alias("n"), self._alias("p"), self._alias("r")
         connection = _object_type(field_def.type)
-        edges_sql = "NULL"
-        # Each row's cursor is written once, in the page's select list.
-        start_sql = end_sql = f"{row}.page_cursor"
-        members = []
-        grouped = collect_subfields(
-            self.schema, self.fragments, _NO_VARIABLES, self.operation, connection, details
-        ).grouped_field_set
-        for name, field_details in grouped.items():
-            field_name = field_details[0].node.name.value
-            if field_name == "__typename":
-                members.append((name, f"'\"{connection.name}\"'"))
-            elif field_name == "totalCount":
-                members.append((name, f"least({counted}.total, {COUNT_CAP})::text"))
-            elif field_name == "totalCountIsExact":
-                members.append((name, f"({counted}.total <= {COUNT_CAP})::text"))
-            elif field_name == "pageInfo":
-                more = f"{paged}.has_more::text"
-                page_info = {
-                    "hasNextPage": _known(shape.before) if backward else more,
-                    "hasPreviousPage": more if backward else _known(shape.after),
-                    "startCursor": j.or_null(j.quoted(f"{paged}.start_cursor")),
-                    "endCursor": j.or_null(j.quoted(f"{paged}.end_cursor")),
-                }
-                info_type = _object_type(connection.fields["pageInfo"].type)
-                members.append((name, j.obj(self._fixed(info_type, field_details, page_info))))
-            elif field_name == "edges":
-                edge_type = _object_type(connection.fields["edges"].type)
-                cursor = f"'\"'||{row}.page_cursor||'\"'"
-                edge_members = []
-                for edge_name, edge_details in collect_subfields(
-                    self.schema,
-                    self.fragments,
-                    _NO_VARIABLES,
-                    self.operation,
+        edges: list[str] = []  # the edge's JSON text over `row`, once built
+
+        def page_info(info_details: FieldDetailsList) -> str:
+            more = f"{paged}.has_more::text"
+            values = {
+                "hasNextPage": _known(shape.before) if shape.backward else more,
+                "hasPreviousPage": more if shape.backward else _known(shape.after),
+                "startCursor": j.or_null(j.quoted(f"{paged}.start_cursor")),
+                "endCursor": j.or_null(j.quoted(f"{paged}.end_cursor")),
+            }
+            info_type = _object_type(connection.fields["pageInfo"].type)
+            return self._fixed(info_type, info_details, {k: _text(v) for k, v in values.items()})
+
+        def edge(edge_details: FieldDetailsList) -> str:
+            if edges:
+                raise NotCompilable(f"{tab.spec.name} asks for its edges twice")
+            edge_type = _object_type(connection.fields["edges"].type)
+            node_type = _object_type(edge_type.fields["node"].type)
+            edges.append(
+                self._fixed(
                     edge_type,
-                    field_details,
-                ).grouped_field_set.items():
-                    edge_field = edge_details[0].node.name.value
-                    if edge_field == "__typename":
-                        edge_members.append((edge_name, f"'\"{edge_type.name}\"'"))
-                    elif edge_field == "cursor":
-                        edge_members.append((edge_name, cursor))
-                    else:
-                        node_type = _object_type(edge_type.fields["node"].type)
-                        node_members = self._members(
-                            node_type, edge_details, TYPES[tab.type_name], _Scope(row)
-                        )
-                        edge_members.append((edge_name, j.obj(node_members)))
-                edges_sql = j.obj(edge_members)
-                members.append((name, f"'['||coalesce({paged}.edges,'')||']'"))
-            else:
-                raise NotCompilable(f"{connection.name}.{field_name} has no SQL mapping")
-        spec = tab.spec
-        direction = "ASC" if backward else "DESC"
-        in_page = f"{row}.page_n <= {size}"
-        newest, oldest = f"{row}.sort_at DESC, {row}.id DESC", f"{row}.sort_at ASC, {row}.id ASC"
-        mine = f"x.customer_id = {scope.alias}.id"
-        order = f"x.{spec.order_column} {direction}, x.id {direction}"
-        # Newest first: `after` a row is older than it, `before` it newer.
-        keys = f"(x.{spec.order_column}, x.id)"
-        window = [mine]
-        if shape.after:
-            window.append(f"{keys} < ({after_at}, {after_id})")
-        if shape.before:
-            window.append(f"{keys} > ({before_at}, {before_id})")
-        return f"""(SELECT {j.obj(members)} FROM
-  (SELECT count(*) AS total FROM (SELECT 1 FROM {spec.table} x WHERE {mine}
-     LIMIT {COUNT_CAP + 1}) capped) {counted},
-  LATERAL (SELECT string_agg({edges_sql}, ',' ORDER BY {newest}) FILTER (WHERE {in_page}) AS edges,
-     count(*) > {size} AS has_more,
-     (array_agg({start_sql} ORDER BY {newest}) FILTER (WHERE {in_page}))[1] AS start_cursor,
-     (array_agg({end_sql} ORDER BY {oldest}) FILTER (WHERE {in_page}))[1] AS end_cursor
-   FROM (SELECT
-       {_columns_read(spec.columns, row, edges_sql)},
-       row_number() OVER (ORDER BY {order}) AS page_n,
-       {j.cursor(signature, f"x.{spec.order_column}", "x.id")} AS page_cursor
-     FROM {spec.source} WHERE {" AND ".join(window)}
-     ORDER BY {order} LIMIT {size} + 1) {row}) {paged})"""
+                    edge_details,
+                    {
+                        "cursor": _text(j.quoted(f"{row}.page_cursor")),
+                        "node": lambda node_details: j.obj(
+                            self._members(
+                                node_type, node_details, TYPES[tab.type_name], _Scope(row)
+                            )
+                        ),
+                    },
+                )
+            )
+            return f"'['||coalesce({paged}.edges,'')||']'"
+
+        members = self._fixed(
+            connection,
+            details,
+            {
+                "totalCount": _text(f"least({counted}.total,{COUNT_CAP})::text"),
+                "totalCountIsExact": _text(f"({counted}.total<={COUNT_CAP})::text"),
+                "pageInfo": page_info,
+                "edges": edge,
+            },
+        )
+        params = [f"${slot.first_param + i}::{kind}" for i, kind in enumerate(_TAB_PARAMS)]
+        page = _Page(tab.spec, shape, scope.alias, row, params)
+        return f"(SELECT {members} FROM {page.count(counted)}, {page.lateral(edges, paged)})"
 
     def _fixed(
-        self, object_type: GraphQLObjectType, details: FieldDetailsList, values: Mapping[str, str]
-    ) -> list[tuple[str, str]]:
-        """A selection answered from ready JSON text expressions, by field name."""
+        self,
+        object_type: GraphQLObjectType,
+        details: FieldDetailsList,
+        values: Mapping[str, Callable[[FieldDetailsList], str]],
+    ) -> str:
+        """An object of a connection's own types (connection, edge, page info): each selected
+        field's JSON text from `values`, given the field's details."""
         grouped = collect_subfields(
             self.schema, self.fragments, _NO_VARIABLES, self.operation, object_type, details
         ).grouped_field_set
@@ -479,10 +455,65 @@ class _Builder:
             if field_name == "__typename":
                 members.append((name, f"'\"{object_type.name}\"'"))
             elif field_name in values:
-                members.append((name, values[field_name]))
+                members.append((name, values[field_name](field_details)))
             else:
                 raise NotCompilable(f"{object_type.name}.{field_name} has no SQL mapping")
-        return members
+        return j.obj(members)
+
+
+def _text(sql: str) -> Callable[[FieldDetailsList], str]:
+    return lambda _details: sql
+
+
+@dataclass(frozen=True)
+class _Page:
+    """The SQL of one tab's page for one customer (`customer`: its alias), in `shape`, over
+    rows aliased `row`; `params` are the tab's (signature, after and before keys)."""
+
+    spec: history.TabSpec
+    shape: TabShape
+    customer: str
+    row: str
+    params: list[str]
+
+    def count(self, alias: str) -> str:
+        """The count, capped like the tab loader's."""
+        return (
+            f"(SELECT count(*) AS total FROM (SELECT 1 FROM {self.spec.table} x "
+            f"WHERE x.customer_id = {self.customer}.id LIMIT {COUNT_CAP + 1}) capped) {alias}"
+        )
+
+    def lateral(self, edges: list[str], alias: str) -> str:
+        """The page's edges as JSON text, whether more rows follow, the first and last cursors."""
+        row, size = self.row, self.shape.size
+        in_page = f"FILTER (WHERE {row}.page_n <= {size})"
+        newest, oldest = f"{row}.sort_at DESC,{row}.id DESC", f"{row}.sort_at,{row}.id"
+        edge = edges[0] if edges else "NULL"
+        return f"""LATERAL (SELECT string_agg({edge},',' ORDER BY {newest}) {in_page} AS edges,
+    count(*) > {size} AS has_more,
+    (array_agg({row}.page_cursor ORDER BY {newest}) {in_page})[1] AS start_cursor,
+    (array_agg({row}.page_cursor ORDER BY {oldest}) {in_page})[1] AS end_cursor
+  FROM {self.rows(edge)}) {alias}"""
+
+    def rows(self, edge: str) -> str:
+        """Up to size + 1 rows in fetch direction, numbered, each with its cursor (written
+        once here), with the columns `edge` reads."""
+        spec, shape = self.spec, self.shape
+        signature, after_at, after_id, before_at, before_id = self.params
+        direction = "ASC" if shape.backward else "DESC"
+        order = f"x.{spec.order_column} {direction}, x.id {direction}"
+        keys = f"(x.{spec.order_column}, x.id)"
+        # Newest first: `after` a row is older than it, `before` it newer.
+        window = [f"x.customer_id = {self.customer}.id"]
+        if shape.after:
+            window.append(f"{keys} < ({after_at}, {after_id})")
+        if shape.before:
+            window.append(f"{keys} > ({before_at}, {before_id})")
+        return f"""(SELECT {_columns_read(spec.columns, self.row, edge)},
+    row_number() OVER (ORDER BY {order}) AS page_n,
+    {j.cursor(signature, f"x.{spec.order_column}", "x.id")} AS page_cursor
+  FROM {spec.source} WHERE {" AND ".join(window)}
+  ORDER BY {order} LIMIT {shape.size} + 1) {self.row}"""
 
 
 def _columns_read(select_list: str, row: str, sql: str) -> str:
