@@ -59,7 +59,8 @@ query Wider($id: ID!, $months: Int, $last: Int, $after: String, $search: String)
             event { id name description }
             facilitator { id name }
           }
-          price { money { amount currency } credits }
+          price { money { amount currency decimal } credits }
+          refundedAmount { decimal }
         }
       }
     }
@@ -183,6 +184,8 @@ async def test_awkward_values_print_as_plain_execution_prints_them(
     whole_second = datetime(2026, 7, 1, 8, 0, tzinfo=UTC)
     fraction = datetime(2026, 3, 29, 0, 59, 59, 999_999, tzinfo=UTC)  # London's clocks go forward
     await hf.booking(owner, person, cat, whole_second)
+    await hf.booking(owner, person, cat, whole_second, price_amount=5, refunded_amount=5)
+    await hf.booking(owner, person, cat, whole_second, price_amount=1234, currency="JPY")
     await hf.booking(owner, person, cat, fraction, state="CANCELLED", paid_with="CREDITS",
                      price_credits=2)  # fmt: skip
     await hf.appointment(
@@ -214,6 +217,10 @@ async def test_awkward_values_print_as_plain_execution_prints_them(
     ):
         compiled, _ = await _counts(pair, WIDER, variables, staff)
         assert compiled == "1"
+    wide = await pair.same(WIDER, {"id": str(person["id"])}, staff)
+    prices = [e["node"]["price"]["money"] for e in wide["data"]["customer"]["bookings"]["edges"]]
+    assert {"amount": 5, "currency": "GBP", "decimal": "0.05"} in prices
+    assert {"amount": 1234, "currency": "JPY", "decimal": "1234"} in prices
     body = await pair.same(PROFILE, {"id": str(person["id"])}, staff)
     assert body["data"]["customer"]["firstName"] == odd
     states = {edge["node"]["state"] for edge in body["data"]["customer"]["videos"]["edges"]}
@@ -223,9 +230,8 @@ async def test_awkward_values_print_as_plain_execution_prints_them(
 def test_start_up_log_says_which_documents_run_as_one_statement(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    (tmp_path / "decimal.graphql").write_text(
-        "query($id: ID!) { customer(id: $id) { bookings { edges { node { price { money "
-        "{ decimal } } } } } } }"
+    (tmp_path / "payment.graphql").write_text(
+        "query($id: ID!) { customer(id: $id) { bookings { edges { node { payment { id } } } } } }"
     )
     with caplog.at_level(logging.INFO, logger="schema.compiled.registry"):
         registry = TrustedDocuments.load(
@@ -235,7 +241,7 @@ def test_start_up_log_says_which_documents_run_as_one_statement(
     assert reasons == {
         "profile.graphql": None,
         "customer_list.graphql": "Query.people has no SQL mapping",
-        "decimal.graphql": "Money.decimal has no SQL mapping",
+        "payment.graphql": "Booking.payment has no SQL mapping",
     }
     # What the statement would not answer as plain execution does is left to it, per request.
     profile = next(d for d in registry.by_hash.values() if d.name == "profile.graphql")
@@ -245,7 +251,7 @@ def test_start_up_log_says_which_documents_run_as_one_statement(
     assert plan.bind({"id": customer}) is not None
     for refused in ({"id": "nope"}, {}, {"id": 5.5}):
         assert plan.bind(refused) is None
-    (tmp_path / "decimal.graphql").unlink()
+    (tmp_path / "payment.graphql").unlink()
     (tmp_path / "wider.graphql").write_text(WIDER)
     wider = TrustedDocuments.load(app_schema._schema, (tmp_path,), trusted_only=False)
     wide_plan = next(iter(wider.by_hash.values())).sql_plan_for("Wider")
@@ -267,4 +273,4 @@ def test_start_up_log_says_which_documents_run_as_one_statement(
     assert len(wide_plan.statements) == MAX_SHAPES
     logged = "\n".join(caplog.messages)
     assert "profile.graphql runs as one SQL statement" in logged
-    assert "decimal.graphql keeps its executor plan" in logged
+    assert "payment.graphql keeps its executor plan" in logged

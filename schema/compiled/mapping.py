@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from loaders import history
 from schema.compiled import json_sql as j
+from schema.money import ZERO_DECIMAL
 
 NOW = "$1::timestamptz"
 # What Python's str.strip() removes from a full name, in ASCII.
@@ -100,7 +101,24 @@ def _constant(json_text: str) -> Leaf:
 
 
 def money(amount: str, currency: str) -> Embedded:
-    return Embedded({"amount": Leaf(amount, j.integer), "currency": Leaf(currency, j.string)})
+    return Embedded(
+        {
+            "amount": Leaf(amount, j.integer),
+            "currency": Leaf(currency, j.string),
+            "decimal": Leaf(_decimal(amount, currency), j.string),
+        }
+    )
+
+
+def _decimal(amount: str, currency: str) -> str:
+    """`Money.decimal`: major units with two decimals, or the amount as it is for currencies
+    without minor units."""
+    zero_decimal = ", ".join(f"'{code}'" for code in sorted(ZERO_DECIMAL))
+    return (
+        f"CASE WHEN {currency} IN ({zero_decimal}) THEN ({amount})::text "
+        f"ELSE CASE WHEN {amount} < 0 THEN '-' ELSE '' END || (abs({amount}) / 100)::text "
+        f"|| '.' || lpad((abs({amount}) % 100)::text, 2, '0') END"
+    )
 
 
 def price(amount: str, currency: str, credits: str) -> Embedded:
