@@ -61,6 +61,11 @@ query Wider($id: ID!, $months: Int, $last: Int, $after: String, $search: String)
           }
           price { money { amount currency decimal } credits }
           refundedAmount { decimal }
+          payment {
+            id paidAt method paidThroughStripe description customerName
+            amount { amount currency } refundedAmount { amount }
+          }
+          customerPass { id unlimited usesRemaining payment { id amount { decimal } } }
         }
       }
     }
@@ -191,6 +196,10 @@ async def test_awkward_values_print_as_plain_execution_prints_them(
     await hf.appointment(
         owner, person, cat, fraction, starts_at=datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
     )
+    paid = await hf.payment(owner, person, 9000, whole_second, stripe=True, refunded_amount=100)
+    held = await hf.customer_pass(owner, person, cat, whole_second, payment_id=paid["id"])
+    await hf.booking(owner, person, cat, whole_second, payment_id=paid["id"],
+                     customer_pass_id=held["id"])  # fmt: skip
     await hf.customer_pass(owner, person, cat, whole_second, unlimited=True)
     await hf.video_purchase(owner, person, cat, NOW - timedelta(days=40))  # expired by NOW
     await hf.video_purchase(owner, person, cat, NOW - timedelta(days=2), expires_at=None)
@@ -221,6 +230,10 @@ async def test_awkward_values_print_as_plain_execution_prints_them(
     prices = [e["node"]["price"]["money"] for e in wide["data"]["customer"]["bookings"]["edges"]]
     assert {"amount": 5, "currency": "GBP", "decimal": "0.05"} in prices
     assert {"amount": 1234, "currency": "JPY", "decimal": "1234"} in prices
+    nodes = [e["node"] for e in wide["data"]["customer"]["bookings"]["edges"]]
+    assert [n["customerPass"]["payment"]["id"] for n in nodes if n["customerPass"]] == [
+        str(paid["id"])
+    ]
     body = await pair.same(PROFILE, {"id": str(person["id"])}, staff)
     assert body["data"]["customer"]["firstName"] == odd
     states = {edge["node"]["state"] for edge in body["data"]["customer"]["videos"]["edges"]}
@@ -230,8 +243,8 @@ async def test_awkward_values_print_as_plain_execution_prints_them(
 def test_start_up_log_says_which_documents_run_as_one_statement(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    (tmp_path / "payment.graphql").write_text(
-        "query($id: ID!) { customer(id: $id) { bookings { edges { node { payment { id } } } } } }"
+    (tmp_path / "acted.graphql").write_text(
+        "query($id: ID!) { customer(id: $id) { videos { edges { node { actedBy { id } } } } } }"
     )
     with caplog.at_level(logging.INFO, logger="schema.compiled.registry"):
         registry = TrustedDocuments.load(
@@ -241,7 +254,7 @@ def test_start_up_log_says_which_documents_run_as_one_statement(
     assert reasons == {
         "profile.graphql": None,
         "customer_list.graphql": "Query.people has no SQL mapping",
-        "payment.graphql": "Booking.payment has no SQL mapping",
+        "acted.graphql": "VideoPurchase.actedBy has no SQL mapping",
     }
     # What the statement would not answer as plain execution does is left to it, per request.
     profile = next(d for d in registry.by_hash.values() if d.name == "profile.graphql")
@@ -251,7 +264,7 @@ def test_start_up_log_says_which_documents_run_as_one_statement(
     assert plan.bind({"id": customer}) is not None
     for refused in ({"id": "nope"}, {}, {"id": 5.5}):
         assert plan.bind(refused) is None
-    (tmp_path / "payment.graphql").unlink()
+    (tmp_path / "acted.graphql").unlink()
     (tmp_path / "wider.graphql").write_text(WIDER)
     wider = TrustedDocuments.load(app_schema._schema, (tmp_path,), trusted_only=False)
     wide_plan = next(iter(wider.by_hash.values())).sql_plan_for("Wider")
@@ -273,4 +286,4 @@ def test_start_up_log_says_which_documents_run_as_one_statement(
     assert len(wide_plan.statements) == MAX_SHAPES
     logged = "\n".join(caplog.messages)
     assert "profile.graphql runs as one SQL statement" in logged
-    assert "payment.graphql keeps its executor plan" in logged
+    assert "acted.graphql keeps its executor plan" in logged

@@ -273,6 +273,19 @@ _HISTORY: dict[str, FieldSql] = {
     "customer": _CUSTOMER_OF_ROW,
 }
 
+# Records a row points to, read as their own loaders read them (staff see every one of their
+# business: members never reach the one-statement plan).
+_PAYMENT = Lookup(
+    "Payment",
+    f"(SELECT {history.PAYMENTS.columns} FROM {history.PAYMENTS.source} "
+    "WHERE x.id = {t}.payment_id) {a}",
+)
+_CUSTOMER_PASS_OF_ROW = Lookup(
+    "CustomerPass",
+    f"(SELECT {history.PASSES.columns} FROM {history.PASSES.source} "
+    "WHERE x.id = {t}.customer_pass_id) {a}",
+)
+
 _EVENT = Embedded(
     {
         "id": _id("event_id"),
@@ -308,6 +321,8 @@ BOOKING: dict[str, FieldSql] = {
     "paidThroughStripe": Leaf("{t}.paid_with = 'STRIPE'", j.boolean),
     "refundedAmount": money("{t}.refunded_amount", "{t}.currency"),
     "cancelledAt": _datetime("cancelled_at"),
+    "payment": _PAYMENT,
+    "customerPass": _CUSTOMER_PASS_OF_ROW,
 }
 
 _APPOINTMENT_ENDS = "{t}.starts_at + make_interval(mins => {t}.duration_minutes)"
@@ -331,6 +346,7 @@ APPOINTMENT: dict[str, FieldSql] = {
     "paidThroughStripe": Leaf("{t}.paid_with = 'STRIPE'", j.boolean),
     "state": _string("state"),
     "cancelledAt": _datetime("cancelled_at"),
+    "payment": _PAYMENT,
 }
 
 CUSTOMER_PASS: dict[str, FieldSql] = {
@@ -354,6 +370,7 @@ CUSTOMER_PASS: dict[str, FieldSql] = {
     "price": money("{t}.price_amount", "{t}.currency"),
     "state": _string("state"),
     "paidThroughStripe": Leaf("{t}.state = 'COMPLETED'", j.boolean),
+    "payment": _PAYMENT,
 }
 
 # The tab's own derivation of Expired, over the tab row and the request's "now".
@@ -375,6 +392,8 @@ VIDEO_PURCHASE: dict[str, FieldSql] = {
     "price": price("{t}.price_amount", "{t}.currency", "{t}.price_credits"),
     "state": Leaf(_VIDEO_STATE, j.string),
     "cancelledAt": _datetime("cancelled_at"),
+    "payment": _PAYMENT,
+    "customerPass": _CUSTOMER_PASS_OF_ROW,
 }
 
 CUSTOMER_SUBSCRIPTION: dict[str, FieldSql] = {
@@ -438,6 +457,16 @@ ACCOUNT_HISTORY_ENTRY: dict[str, FieldSql] = {
     "customer": _CUSTOMER_OF_ROW,
 }
 
+PAYMENT: dict[str, FieldSql] = {
+    **_HISTORY,
+    "paidAt": _datetime("paid_at"),
+    "amount": money("{t}.amount", "{t}.currency"),
+    "refundedAmount": money("{t}.refunded_amount", "{t}.currency"),
+    "method": _string("method"),
+    "paidThroughStripe": Leaf("{t}.method = 'STRIPE'", j.boolean),
+    "description": _string("description"),
+}
+
 # Row types: what a Lookup, Children or Tab builds, by GraphQL type name.
 TYPES: dict[str, Mapping[str, FieldSql]] = {
     "Customer": CUSTOMER,
@@ -451,6 +480,7 @@ TYPES: dict[str, Mapping[str, FieldSql]] = {
     "CustomerSubscription": CUSTOMER_SUBSCRIPTION,
     "QuestionnaireResponse": QUESTIONNAIRE_RESPONSE,
     "Note": NOTE,
+    "Payment": PAYMENT,
     "AccountHistoryEntry": ACCOUNT_HISTORY_ENTRY,
 }
 
