@@ -123,25 +123,29 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         request_data: GraphQLRequestData,
     ) -> ExecutionResult | None:
         """The answer of the document's one-statement plan, or None when the request takes the
-        executor plan: members, and whatever the statement would not answer identically (see
+        executor plan: no viewer, and whatever the statement would not answer identically (see
         `SqlPlan.bind`, and `execute_sql` for a NULL in a non-null field)."""
         sql_plan = document.sql_plan_for(request_data.operation_name) if document else None
         viewer = context.viewer
-        if sql_plan is None or viewer is None or not viewer.is_staff:
+        if sql_plan is None or viewer is None:
             return None
-        bound = sql_plan.bind(request_data.variables)
+        bound = sql_plan.bind(request_data.variables, viewer)
         if bound is None:
             return None
         try:
-            answered = await execute_sql(context.reader, bound)
+            answered = await execute_sql(context, bound)
         except Exception as error:
             await finish_operation(context)
             return self._failed(error)
         except BaseException:
             await finish_operation(context)
             raise
-        if answered is not None:
-            await finish_operation(context)
+        if answered is None:
+            return None
+        await finish_operation(context)
+        if answered.errors:
+            self.served_schema.process_errors(answered.errors)
+            answered.errors = masked(answered.errors, self.settings.debug)
         return answered
 
     def _failed(self, error: Exception) -> ExecutionResult:

@@ -4,6 +4,7 @@ PostgreSQL must print exactly as Python does, and the requests left to today's p
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,13 +17,14 @@ from schema.build import schema as app_schema
 from schema.compiled.registry import TrustedDocuments
 from schema.compiled.sql_plan import MAX_SHAPES
 from schema.pagination import encode_cursor, list_signature
-from server.auth import TokenService
+from server.auth import Role, TokenService, Viewer
 from server.settings import Settings
 from tests import factories
 from tests import history_factories as hf
 from tests.compiled_support import PROFILE, QUERIES, Pair, app_pair
 
 NOW = datetime(2026, 7, 15, 12, 0, 0, 250_000, tzinfo=UTC)
+STAFF = Viewer(uuid.uuid4(), Role.STAFF, uuid.uuid4(), 1)
 
 # Everything the mapping covers that the profile does not ask for.
 WIDER = """
@@ -138,7 +140,7 @@ async def _counts(pair: Pair, query: str, variables: dict[str, Any], token: str)
     return compiled.headers["x-sql-statements"], plain.headers["x-sql-statements"]
 
 
-async def test_staff_profile_is_one_statement_and_members_keep_their_path(
+async def test_the_profile_is_one_statement_for_every_viewer(
     pair: Pair, owner: factories.Owner, two_businesses: tuple[factories.BusinessFixture, ...]
 ) -> None:
     mine, _ = two_businesses
@@ -153,10 +155,20 @@ async def test_staff_profile_is_one_statement_and_members_keep_their_path(
     body = await pair.same(PROFILE, variables, staff)
     assert body["data"]["customer"]["bookings"]["pageInfo"]["hasNextPage"] is True
     assert len(body["data"]["customer"]["bookings"]["edges"]) == 10
-    # A member gets errors for the staff-only tabs: today's path answers, statement for statement.
-    member = pair.token(mine.id, "customer", busy["id"])
-    compiled, plain = await _counts(pair, PROFILE, variables, member)
-    assert compiled == plain != "1"
+    # Members too: null and FORBIDDEN for the staff-only tabs, no card for an additional user,
+    # nothing of another account.
+    helper = await factories.additional_user(owner, busy, "Helper")
+    for role, subject in (("customer", busy["id"]), ("additional_user", helper["id"])):
+        member = pair.token(mine.id, role, subject)
+        compiled, _ = await _counts(pair, PROFILE, variables, member)
+        assert compiled == "1"
+        body = await pair.same(PROFILE, variables, member)
+        assert [e["path"] for e in body["errors"]] == [
+            ["customer", "notes"],
+            ["customer", "accountHistory"],
+        ]
+    stranger = pair.token(mine.id, "customer", helper["id"])
+    assert (await pair.same(PROFILE, variables, stranger))["data"] == {"customer": None}
     # So do arguments the statement does not answer: an error to report, a search.
     assert (await _counts(pair, PROFILE, {"id": "nope"}, staff))[0] != "1"
     searched = {**variables, "search": "note"}
@@ -182,7 +194,7 @@ async def test_awkward_values_print_as_plain_execution_prints_them(
     )
     await factories.participant(owner, person, is_self=True)
     await factories.participant(owner, person, "Kid", date_of_birth=datetime(2015, 2, 3).date())
-    await factories.additional_user(owner, person, "Helper")
+    helper = await factories.additional_user(owner, person, "Helper")
     other = await factories.customer(
         owner, mine.id, "Merged", "Away", merged_into_id=person["id"], status="ARCHIVED"
     )
@@ -201,6 +213,10 @@ async def test_awkward_values_print_as_plain_execution_prints_them(
     await hf.booking(owner, person, cat, whole_second, payment_id=paid["id"],
                      customer_pass_id=held["id"])  # fmt: skip
     await hf.customer_pass(owner, person, cat, whole_second, unlimited=True)
+    # Paid by someone else: staff see that payment, the customer does not.
+    payer = await factories.customer(owner, mine.id, "Other", "Payer")
+    theirs = await hf.payment(owner, payer, 1200, whole_second)
+    await hf.booking(owner, person, cat, fraction, payment_id=theirs["id"])
     await hf.video_purchase(owner, person, cat, NOW - timedelta(days=40))  # expired by NOW
     await hf.video_purchase(owner, person, cat, NOW - timedelta(days=2), expires_at=None)
     await hf.video_purchase(owner, person, cat, fraction, state="CANCELLED")
@@ -225,6 +241,11 @@ async def test_awkward_values_print_as_plain_execution_prints_them(
         {"id": str(other["id"]), "months": 5, "last": 0},
     ):
         compiled, _ = await _counts(pair, WIDER, variables, staff)
+        assert compiled == "1"
+    for role in ("customer", "additional_user"):
+        subject = person["id"] if role == "customer" else helper["id"]
+        member = pair.token(mine.id, role, subject)
+        compiled, _ = await _counts(pair, WIDER, {"id": str(person["id"])}, member)
         assert compiled == "1"
     wide = await pair.same(WIDER, {"id": str(person["id"])}, staff)
     prices = [e["node"]["price"]["money"] for e in wide["data"]["customer"]["bookings"]["edges"]]
@@ -261,9 +282,9 @@ def test_start_up_log_says_which_documents_run_as_one_statement(
     plan = profile.sql_plan_for("Profile")
     assert plan is not None
     customer = "1a7d3c1e-2f1c-4bb0-9d55-0d5c2b0b7a11"
-    assert plan.bind({"id": customer}) is not None
+    assert plan.bind({"id": customer}, STAFF) is not None
     for refused in ({"id": "nope"}, {}, {"id": 5.5}):
-        assert plan.bind(refused) is None
+        assert plan.bind(refused, STAFF) is None
     (tmp_path / "acted.graphql").unlink()
     (tmp_path / "wider.graphql").write_text(WIDER)
     wider = TrustedDocuments.load(app_schema._schema, (tmp_path,), trusted_only=False)
@@ -272,16 +293,16 @@ def test_start_up_log_says_which_documents_run_as_one_statement(
     signature = list_signature("customer-tab", "appointments", customer, [], None)
     good = encode_cursor(signature, [NOW.isoformat(), customer])
     other_list = encode_cursor(signature + "0", [NOW.isoformat(), customer])
-    assert wide_plan.bind({"id": customer, "after": good}) is not None
+    assert wide_plan.bind({"id": customer, "after": good}, STAFF) is not None
     for after in ("garbage", other_list, good[:-3]):
-        assert wide_plan.bind({"id": customer, "after": after}) is None
+        assert wide_plan.bind({"id": customer, "after": after}, STAFF) is None
     for months in (0, 37):
-        assert wide_plan.bind({"id": customer, "months": months}) is None
-    assert wide_plan.bind({"id": customer, "last": 101}) is None
-    assert wide_plan.bind({"id": customer, "search": " \t"}) is not None  # no terms
+        assert wide_plan.bind({"id": customer, "months": months}, STAFF) is None
+    assert wide_plan.bind({"id": customer, "last": 101}, STAFF) is None
+    assert wide_plan.bind({"id": customer, "search": " \t"}, STAFF) is not None  # no terms
     # Page sizes shape the text; the plan keeps a bounded number of texts.
     for size in range(MAX_SHAPES + 10):
-        bound = wide_plan.bind({"id": customer, "last": size})
+        bound = wide_plan.bind({"id": customer, "last": size}, STAFF)
         assert bound is not None and f"LIMIT {size} + 1" in bound.sql
     assert len(wide_plan.statements) == MAX_SHAPES
     logged = "\n".join(caplog.messages)

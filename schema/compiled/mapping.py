@@ -44,6 +44,10 @@ class Lookup:
 
     type_name: str
     source: str
+    # Viewers ("staff", "customer", "additional_user") who are answered null instead.
+    hidden_from: frozenset[str] = frozenset()
+    # A record of some customer's account: members see it only on their own account.
+    account_row: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,8 @@ class Tab:
 
     spec: history.TabSpec
     type_name: str
+    # Members get null and FORBIDDEN here (notes, account history).
+    staff_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -211,12 +217,13 @@ CUSTOMER: dict[str, FieldSql] = {
         "additional_users {a} WHERE {a}.customer_id = {t}.id",
         "{a}.name_key, {a}.id",
     ),
-    # Staff only reach the SQL plan, and staff see the card (additional users never do).
+    # Additional users never see the card.
     "paymentMethod": Lookup(
         "PaymentMethodSummary",
         "(SELECT p.brand, p.last4, p.exp_month, p.exp_year FROM payment_methods p "
         "WHERE p.customer_id = {t}.id ORDER BY p.is_default DESC, p.created_at DESC, p.id "
         "LIMIT 1) {a}",
+        hidden_from=frozenset({"additional_user"}),
     ),
     "salesActivity": SalesChart(),
     "bookings": Tab(history.BOOKINGS, "Booking"),
@@ -225,8 +232,8 @@ CUSTOMER: dict[str, FieldSql] = {
     "videos": Tab(history.VIDEOS, "VideoPurchase"),
     "subscriptions": Tab(history.SUBSCRIPTIONS, "CustomerSubscription"),
     "questionnaires": Tab(history.QUESTIONNAIRES, "QuestionnaireResponse"),
-    "notes": Tab(history.NOTES, "Note"),
-    "accountHistory": Tab(history.ACCOUNT_HISTORY, "AccountHistoryEntry"),
+    "notes": Tab(history.NOTES, "Note", staff_only=True),
+    "accountHistory": Tab(history.ACCOUNT_HISTORY, "AccountHistoryEntry", staff_only=True),
 }
 
 PARTICIPANT: dict[str, FieldSql] = {
@@ -273,17 +280,20 @@ _HISTORY: dict[str, FieldSql] = {
     "customer": _CUSTOMER_OF_ROW,
 }
 
-# Records a row points to, read as their own loaders read them (staff see every one of their
-# business: members never reach the one-statement plan).
+# Records a row points to, read as their own loaders read them. A payment or pass belongs to
+# the account the row is on (or, a payment, to its payer's): the viewer of the row sees it
+# unless it stayed with another payer, which only staff are shown.
 _PAYMENT = Lookup(
     "Payment",
     f"(SELECT {history.PAYMENTS.columns} FROM {history.PAYMENTS.source} "
     "WHERE x.id = {t}.payment_id) {a}",
+    account_row=True,
 )
 _CUSTOMER_PASS_OF_ROW = Lookup(
     "CustomerPass",
     f"(SELECT {history.PASSES.columns} FROM {history.PASSES.source} "
     "WHERE x.id = {t}.customer_pass_id) {a}",
+    account_row=True,
 )
 
 _EVENT = Embedded(

@@ -55,6 +55,7 @@ from schema.compiled.mapping import (
 from schema.compiled.plan import NotCompilable
 from schema.pagination import COUNT_CAP, DEFAULT_PAGE_SIZE, list_signature, page_request
 from schema.profile import MAX_CHART_MONTHS
+from server.auth import Viewer
 
 _NO_VARIABLES = VariableValues({}, {})
 # Tab arguments the statement answers only when absent (filters; a search is checked apart).
@@ -93,14 +94,27 @@ class Slot:
     first_param: int
     customer_slot: int = -1
     tab_name: str = ""
+    staff_only: bool = False
+
+
+@dataclass(frozen=True)
+class Forbidden:
+    """A staff-only field a member asked for: null in the data, FORBIDDEN at `path` when the
+    root customer it is under (`root`, in the order of the root fields) was found."""
+
+    root: int
+    path: tuple[str, ...]
+    nodes: tuple[FieldNode, ...]
 
 
 @dataclass(frozen=True)
 class Bound:
-    """One request's statement and its parameters."""
+    """One request's statement and its parameters; with `forbidden`, the statement returns a
+    second column saying which root customers were found (members' errors depend on it)."""
 
     sql: str
     params: list[Any]
+    forbidden: tuple[Forbidden, ...] = ()
 
 
 @dataclass
@@ -111,18 +125,21 @@ class SqlPlan:
     document: DocumentNode
     operation: OperationDefinitionNode
     slots: list[Slot]
-    # Statement text by shape (each tab's direction and cursors), built on first use.
-    statements: dict[Shape, str] = field(default_factory=dict)
+    # Statement text (and members' errors) by viewer and shape, built on first use.
+    statements: dict[tuple[str, Shape], tuple[str, tuple[Forbidden, ...]]] = field(
+        default_factory=dict
+    )
 
-    def bind(self, raw_variables: Mapping[str, Any] | None) -> Bound | None:
-        """The statement and parameters for these variables, or None when plain execution
-        must answer (it then reports whatever is wrong exactly as it always does)."""
+    def bind(self, raw_variables: Mapping[str, Any] | None, viewer: Viewer) -> Bound | None:
+        """The statement and parameters for these variables and this viewer, or None when
+        plain execution must answer (it then reports whatever is wrong as it always does)."""
+        role = _role(viewer)
         coerced = get_variable_values(
             self.schema, self.operation.variable_definitions or (), dict(raw_variables or {}), 1
         )
         if not isinstance(coerced, VariableValues):
             return None
-        params: list[Any] = [history.now()]
+        params: list[Any] = [history.now(), viewer.subject_id]
         customers: list[uuid.UUID | None] = []
         shape: list[TabShape | int] = []
         try:
@@ -136,6 +153,10 @@ class SqlPlan:
                     if not 1 <= args["months"] <= MAX_CHART_MONTHS:
                         return None
                     shape.append(int(args["months"]))
+                elif slot.staff_only and role != "staff":
+                    # Refused before its arguments are read, as `_staff_only` does.
+                    shape.append(TabShape())
+                    params += [None] * len(_TAB_PARAMS)
                 else:
                     bound = _tab_params(slot, args, customers[slot.customer_slot])
                     if bound is None:
@@ -145,19 +166,21 @@ class SqlPlan:
                     params += tab_params
         except (GraphQLError, ValueError, TypeError):
             return None
-        return Bound(self.statement(tuple(shape)), params)
+        sql, forbidden = self.statement(role, tuple(shape))
+        return Bound(sql, params, forbidden)
 
-    def statement(self, shape: Shape) -> str:
+    def statement(self, role: str, shape: Shape) -> tuple[str, tuple[Forbidden, ...]]:
         """The text for this shape, built on first use. At most `MAX_SHAPES` are kept (the
         oldest built goes first): variables choose the shape, so a client must not be able
         to make the process keep one text per page size and cursor combination."""
-        sql = self.statements.get(shape)
-        if sql is None:
-            sql = _Builder(self.schema, self.document, self.operation, shape).root()
+        built = self.statements.get((role, shape))
+        if built is None:
+            builder = _Builder(self.schema, self.document, self.operation, shape, role)
+            built = builder.root(), tuple(builder.forbidden)
             if len(self.statements) >= MAX_SHAPES:
                 del self.statements[next(iter(self.statements))]
-            self.statements[shape] = sql
-        return sql
+            self.statements[role, shape] = built
+        return built
 
 
 def _tab_params(
@@ -192,8 +215,14 @@ def compile_sql(
     builder = _Builder(schema, document, operation, None)
     sql = builder.root()
     plan = SqlPlan(schema, document, operation, builder.slots)
-    plan.statements[builder.default_shape()] = sql
+    plan.statements["staff", builder.default_shape()] = sql, ()
     return plan
+
+
+def _role(viewer: Viewer) -> str:
+    """What the statement varies by: staff see everything of their business; a customer
+    their own account; an additional user the account they act for, without its card."""
+    return "staff" if viewer.is_staff else viewer.role.value
 
 
 @dataclass(frozen=True)
@@ -202,11 +231,13 @@ class _Scope:
 
     alias: str
     customer_slot: int = -1
+    path: tuple[str, ...] = ()
+    root: int = -1
 
 
 class _Builder:
-    """One walk of the operation; `shape` gives each tab's direction (None: all forward, and
-    record the slots)."""
+    """One walk of the operation for a kind of viewer (`role`); `shape` gives each tab's
+    direction, cursors and size (None: the defaults, when compiling)."""
 
     def __init__(
         self,
@@ -214,8 +245,13 @@ class _Builder:
         document: DocumentNode,
         operation: OperationDefinitionNode,
         shape: Shape | None,
+        role: str = "staff",
     ) -> None:
         self.schema = schema
+        self.role = role
+        self.forbidden: list[Forbidden] = []
+        # Which root customers were found, when a member's errors depend on it.
+        self.found: list[str] = []
         self.operation = operation
         self.fragments = {
             d.name.value: FragmentDetails(d)
@@ -226,7 +262,7 @@ class _Builder:
         self.slots: list[Slot] = []
         # Each parameter's type, `$1` first: every one is typed once in the statement, so that
         # PostgreSQL knows them all, read or not.
-        self.param_types = ["timestamptz"]
+        self.param_types = ["timestamptz", "uuid"]
         self.shaped = 0
         self.aliases = 0
 
@@ -242,11 +278,12 @@ class _Builder:
             if node.name.value == "__typename":
                 members.append((name, "'\"Query\"'"))
             elif node.name.value == "customer":
-                members.append((name, self._root_customer(query, details)))
+                members.append((name, self._root_customer(query, name, details)))
             else:
                 raise NotCompilable(f"Query.{node.name.value} has no SQL mapping")
         typed = ",".join(f"${i}::{kind}" for i, kind in enumerate(self.param_types, 1))
-        sql = f"SELECT {j.obj(members)} FROM (SELECT {typed}) request"
+        found = f", ARRAY[{','.join(self.found)}]::boolean[]" if self.forbidden else ""
+        sql = f"SELECT {j.obj(members)}{found} FROM (SELECT {typed}) request"
         # Adjacent literals become one, and the templates' line breaks spaces (no literal here
         # holds a line break or `'||'`): asyncpg keeps prepared statements of at most 15 kB.
         return re.sub(r"\n\s*", " ", sql.replace("'||'", ""))
@@ -282,15 +319,26 @@ class _Builder:
         self.param_types += types
         return slot
 
-    def _root_customer(self, query: GraphQLObjectType, details: FieldDetailsList) -> str:
+    def _root_customer(self, query: GraphQLObjectType, name: str, details: FieldDetailsList) -> str:
         field_def = query.fields["customer"]
         slot = self._slot("customer", field_def, details[0].node, ["uuid"])
         alias = self._alias("c")
-        scope = _Scope(alias, len(self.slots) - 1)
+        root = len(self.found)
+        self.found.append("")
+        scope = _Scope(alias, len(self.slots) - 1, (name,), root)
         members = self._members(_object_type(field_def.type), details, TYPES["Customer"], scope)
         param = f"${slot.first_param}::uuid"
         found = f"customers {alias} WHERE {alias}.id = {param}"
+        if self.role != "staff":
+            found += f" AND {alias}.id = {self._viewer_account()}"
+        self.found[root] = f"EXISTS (SELECT 1 FROM {found})"
         return f"coalesce((SELECT {j.obj(members)} FROM {found}), 'null')"
+
+    def _viewer_account(self) -> str:
+        """The account a member viewer may see (`$2` is the viewer's id)."""
+        if self.role == "customer":
+            return "$2::uuid"
+        return "(SELECT au.customer_id FROM additional_users au WHERE au.id = $2::uuid)"
 
     def _members(
         self,
@@ -315,7 +363,8 @@ class _Builder:
                 raise NotCompilable(f"{object_type.name}.{field_name} has no SQL mapping")
             if node.arguments and not isinstance(field_sql, Tab | SalesChart):
                 raise NotCompilable(f"{object_type.name}.{field_name} takes arguments")
-            members.append((name, self._field(field_def, field_details, field_sql, scope)))
+            field_scope = replace(scope, path=(*scope.path, name)) if scope.path else scope
+            members.append((name, self._field(field_def, field_details, field_sql, field_scope)))
         return members
 
     def _field(
@@ -337,7 +386,12 @@ class _Builder:
                 return text
             return f"CASE WHEN {field_sql.null_when.replace('{t}', t)} THEN 'null' ELSE {text} END"
         if isinstance(field_sql, Lookup):
-            text = self._lookup(field_def, details, field_sql.type_name, field_sql.source, t)
+            if self.role in field_sql.hidden_from:
+                return "'null'"
+            source = field_sql.source
+            if field_sql.account_row and self.role != "staff":
+                source += f" WHERE {{a}}.customer_id = {self._viewer_account()}"
+            text = self._lookup(field_def, details, field_sql.type_name, source, t)
             return j.or_null(text) if nullable else text
         if isinstance(field_sql, Children):
             return self._children(field_def, details, field_sql, t)
@@ -385,9 +439,14 @@ class _Builder:
             _TAB_PARAMS,
             customer_slot=scope.customer_slot,
             tab_name=tab.spec.name,
+            staff_only=tab.staff_only,
         )
         shape = self._shape(TabShape())
         assert isinstance(shape, TabShape)
+        if tab.staff_only and self.role != "staff":
+            nodes = tuple(d.node for d in details)
+            self.forbidden.append(Forbidden(scope.root, scope.path, nodes))
+            return "'null'"
         counted, paged, row = self._alias("n"), self._alias("p"), self._alias("r")
         connection = _object_type(field_def.type)
         edges: list[str] = []  # the edge's JSON text over `row`, once built
