@@ -33,7 +33,7 @@ class TrustedDocument:
     sha256: str
     plans: Mapping[str | None, OperationPlan] = field(default_factory=dict)
     not_compiled_because: str | None = None
-    # Operations answered by one SQL statement (for staff viewers), and why the others are not.
+    # Operations answered by one SQL statement, and why the others are not.
     sql_plans: Mapping[str | None, SqlPlan] = field(default_factory=dict)
     not_sql_because: str | None = None
 

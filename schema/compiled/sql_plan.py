@@ -119,7 +119,7 @@ class Bound:
 
 @dataclass
 class SqlPlan:
-    """A query operation that runs as one statement (for staff viewers)."""
+    """A query operation that runs as one statement (one text per kind of viewer and shape)."""
 
     schema: GraphQLSchema
     document: DocumentNode
