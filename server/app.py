@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
+from graphql import GraphQLError
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -23,8 +24,8 @@ from strawberry.types import ExecutionResult
 
 from integrations.stripe_client import StripeGateway
 from schema.build import build_schema, finish_operation
-from schema.compiled.registry import TrustedDocuments
-from schema.compiled.run import execute_plan
+from schema.compiled.registry import TrustedDocument, TrustedDocuments
+from schema.compiled.run import execute_plan, execute_sql
 from schema.masking import masked
 from server import auth, graphiql
 from server.body_limit import BodySizeLimit
@@ -89,7 +90,11 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         if refused is not None:
             await finish_operation(context)
             return ExecutionResult(data=None, errors=[refused])
-        plan = found.document.plan_for(request_data.operation_name) if found.document else None
+        document, operation_name = found.document, request_data.operation_name
+        answered = await self._one_statement(context, document, request_data)
+        if answered is not None:
+            return answered
+        plan = document.plan_for(operation_name) if document else None
         if plan is None:
             request_data.query = found.query
             return await super().execute_single(
@@ -110,6 +115,45 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             self.served_schema.process_errors(result.errors)
             result.errors = masked(result.errors, self.settings.debug)
         return result
+
+    async def _one_statement(
+        self,
+        context: Context,
+        document: TrustedDocument | None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult | None:
+        """The answer of the document's one-statement plan, or None when the request takes the
+        executor plan: no viewer, and whatever the statement would not answer identically (see
+        `SqlPlan.bind`, and `execute_sql` for a NULL in a non-null field)."""
+        sql_plan = document.sql_plan_for(request_data.operation_name) if document else None
+        viewer = context.viewer
+        if sql_plan is None or viewer is None:
+            return None
+        bound = sql_plan.bind(request_data.variables, viewer)
+        if bound is None:
+            return None
+        try:
+            answered = await execute_sql(context, bound)
+        except Exception as error:
+            await finish_operation(context)
+            return self._failed(error)
+        except BaseException:
+            await finish_operation(context)
+            raise
+        if answered is None:
+            return None
+        await finish_operation(context)
+        if answered.errors:
+            self.served_schema.process_errors(answered.errors)
+            answered.errors = masked(answered.errors, self.settings.debug)
+        return answered
+
+    def _failed(self, error: Exception) -> ExecutionResult:
+        """A statement that failed (a timeout, a lost connection): logged and masked as any
+        unexpected error is."""
+        errors = [GraphQLError(str(error), original_error=error)]
+        self.served_schema.process_errors(errors)
+        return ExecutionResult(data=None, errors=masked(errors, self.settings.debug))
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return graphiql.page_response()

@@ -13,6 +13,7 @@ from typing import Any
 from graphql import GraphQLError, GraphQLSchema, parse, validate
 
 from schema.compiled.plan import NotCompilable, OperationPlan, compile_operations
+from schema.compiled.sql_plan import SqlPlan, compile_sql
 from schema.errors import ApiError, ErrorCode
 
 log = logging.getLogger(__name__)
@@ -32,12 +33,21 @@ class TrustedDocument:
     sha256: str
     plans: Mapping[str | None, OperationPlan] = field(default_factory=dict)
     not_compiled_because: str | None = None
+    # Operations answered by one SQL statement, and why the others are not.
+    sql_plans: Mapping[str | None, SqlPlan] = field(default_factory=dict)
+    not_sql_because: str | None = None
 
     def plan_for(self, operation_name: str | None) -> OperationPlan | None:
         """The plan graphql-core would pick for this operation name, if compiled."""
         if operation_name is None:
             return next(iter(self.plans.values())) if len(self.plans) == 1 else None
         return self.plans.get(operation_name)
+
+    def sql_plan_for(self, operation_name: str | None) -> SqlPlan | None:
+        """The operation's one-statement plan, if it has one."""
+        if operation_name is None:
+            return next(iter(self.sql_plans.values())) if len(self.sql_plans) == 1 else None
+        return self.sql_plans.get(operation_name)
 
 
 @dataclass(frozen=True)
@@ -81,6 +91,14 @@ class TrustedDocuments:
         for document in documents:
             if document.not_compiled_because is None:
                 log.info("trusted document %s (%s) compiled", document.name, document.sha256)
+                if document.not_sql_because is None:
+                    log.info("trusted document %s runs as one SQL statement", document.name)
+                else:
+                    log.info(
+                        "trusted document %s keeps its executor plan, not one SQL statement: %s",
+                        document.name,
+                        document.not_sql_because,
+                    )
             else:
                 log.info(
                     "trusted document %s (%s) runs through plain execution: %s",
@@ -159,4 +177,11 @@ def _trusted_document(schema: GraphQLSchema, path: Path, compile_plans: bool) ->
         plans = compile_operations(schema, document)
     except NotCompilable as reason:
         return TrustedDocument(name, text, sha, not_compiled_because=str(reason))
-    return TrustedDocument(name, text, sha, plans=plans)
+    try:
+        sql_plans = {
+            operation: compile_sql(schema, document, plan.operation)
+            for operation, plan in plans.items()
+        }
+    except NotCompilable as reason:
+        return TrustedDocument(name, text, sha, plans=plans, not_sql_because=str(reason))
+    return TrustedDocument(name, text, sha, plans=plans, sql_plans=sql_plans)
