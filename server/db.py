@@ -177,30 +177,58 @@ class ReadTransaction:
         assert self._conn is not None
         return self._conn
 
+    async def _turn(self, operation: Callable[[], Awaitable[T]]) -> T:
+        """Run `operation` on the snapshot's connection when no other is using it. It runs as
+        a task of its own that the caller's cancellation does not reach: graphql-core cancels a
+        request's pending fields when a sibling fails in a non-null position, and an asyncpg
+        call cut off mid-flight would leave the connection busy for good ("another operation is
+        in progress"). A cancelled caller stops waiting; the statement finishes, and the next
+        one (or `close`) waits for it."""
+
+        async def locked() -> T:
+            async with self._lock:
+                return await operation()
+
+        return await asyncio.shield(asyncio.ensure_future(locked()))
+
     async def execute(self, statement: Executable, params: Any = None) -> Result[Any]:
         """Run one statement on the snapshot; concurrent callers take turns."""
-        async with self._lock:
+
+        async def run() -> Result[Any]:
             conn = await self._connection()
             return await conn.execute(statement, params)
+
+        return await self._turn(run)
 
     async def fetch_raw(self, sql: str, *args: Any, record_class: type | None = None) -> list[Any]:
         """Run one statement as asyncpg records (of `record_class`, an `asyncpg.Record`
         subclass, if given), bypassing SQLAlchemy's result machinery: for hot read paths whose
         SQL is fixed text with `$n` parameters. Counted like any other statement."""
-        async with self._lock:
+
+        async def run() -> list[Any]:
             driver = await _driver(await self._connection())
             self._counter.record(sql)
             rows: list[Any] = await driver.fetch(sql, *args, record_class=record_class)
             return rows
 
+        return await self._turn(run)
+
     async def fetchval_raw(self, sql: str, *args: Any) -> Any:
         """The first column of the first row of one statement (see `fetch_raw`)."""
-        async with self._lock:
+
+        async def run() -> Any:
             driver = await _driver(await self._connection())
             self._counter.record(sql)
             return await driver.fetchval(sql, *args)
 
+        return await self._turn(run)
+
     async def close(self) -> None:
+        """End the snapshot once the statements still running on it are done."""
+        async with self._lock:
+            await self._close()
+
+    async def _close(self) -> None:
         if self._conn is None:
             return
         conn, self._conn = self._conn, None
