@@ -5,9 +5,11 @@ down, or the worker dies mid-send."""
 from __future__ import annotations
 
 import asyncio
+import email
 import functools
 import uuid
 from collections.abc import Callable
+from email import policy
 from email.message import EmailMessage
 from typing import Any
 
@@ -124,6 +126,43 @@ def test_signed_links_verify_and_refuse_tampering() -> None:
     reset = links.set_password_url(business, person, 3).split("token=")[1]
     found = links.verify(reset, SET_PASSWORD)
     assert found is not None and found.token_version == 3
+
+
+def test_messages_are_encoded_for_any_text_and_headers_cannot_be_added() -> None:
+    def raw(**changes: Any) -> bytes:
+        fields: dict[str, Any] = {
+            "message_id": uuid.uuid4(),
+            "from_address": "studio@mail.test",
+            "from_name": "Café Studio",
+            "to_address": "zoe@x.test",
+            "to_name": "Zoë Ünal",
+            "subject": "Zoë, your class — " + "very " * 20 + "soon",
+            "text": "Héllo Zoë,\r\n\r\n1 + 1 = 2 " + "x" * 1200,
+            "html_body": "<p>Héllo Zoë</p>",
+            "unsubscribe_url": "https://members.example/unsubscribe?token=" + "a" * 200,
+        }
+        return build_message(**(fields | changes)).as_bytes(policy=policy.SMTP)
+
+    sent = raw()
+    assert sent.isascii() and max(len(line) for line in sent.split(b"\r\n")) < 300
+    # The link stays one URL, not encoded words a mail client would not follow.
+    assert b"\r\nList-Unsubscribe: <https://members.example/unsubscribe?token=aaaa" in sent
+    parsed = email.message_from_bytes(sent, policy=policy.default)
+    assert isinstance(parsed, EmailMessage)
+    assert parsed["From"] == "Café Studio <studio@mail.test>"
+    assert parsed["To"] == "Zoë Ünal <zoe@x.test>"
+    assert parsed["Subject"] == "Zoë, your class — " + "very " * 20 + "soon"
+    plain, html_part = parsed.get_body(("plain",)), parsed.get_body(("html",))
+    assert plain is not None and html_part is not None
+    # Quoted-printable text decodes with MIME's canonical CRLF line breaks.
+    assert plain.get_content() == "Héllo Zoë,\r\n\r\n1 + 1 = 2 " + "x" * 1200 + "\r\n"
+    assert html_part.get_content() == "<p>Héllo Zoë</p>\r\n"
+
+    injected = raw(to_name="Eve\r\nBcc: all@x.test", subject="Hi\nBcc: all@x.test", html_body=None)
+    parsed = email.message_from_bytes(injected, policy=policy.default)
+    assert "Bcc" not in parsed and parsed["To"] == '"Eve Bcc: all@x.test" <zoe@x.test>'
+    assert parsed["Subject"] == "Hi Bcc: all@x.test"
+    assert parsed.get_content_type() == "text/plain"
 
 
 # Delivery
