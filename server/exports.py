@@ -154,9 +154,9 @@ def export_endpoint(settings: Settings) -> Callable[[Request], Awaitable[Respons
         if settings.link_signing_secret
         else None
     )
-    # A running export holds a pooled connection for as long as its download takes: leave
-    # most of the pool to GraphQL.
-    running = asyncio.Semaphore(max(1, settings.pool_size // 2))
+    # A running export holds one or two pooled connections (two for a large filter
+    # selection) for as long as its download takes: leave at least half the pool to GraphQL.
+    running = asyncio.Semaphore(max(1, settings.pool_size // 4))
 
     async def endpoint(request: Request) -> Response:
         export = _request_in(links, request.query_params.get("token", ""))
