@@ -17,7 +17,9 @@ total, and a payment's state says whether it was partly or fully refunded.
 
 Order: for up to 1,000 selected people, account by account (in selection or list order), each
 account's rows by date; a larger filter selection is read in one pass over the business's history
-and comes grouped by kind, unsorted within (a sort would cost more than the export itself).
+and comes grouped by kind, unsorted within (a sort would cost more than the export itself). That
+pass is two COPYs at once, over the two halves of every history table, in one exported snapshot
+(`_Halves` merges them kind by kind): PostgreSQL's CPU is what limits an export.
 
 Formats: moments are ISO 8601 in the business's time zone, to the second, with their UTC offset
 (`2026-06-10 14:30:00+01`; the Excel-friendly file gives the local wall-clock time, which
@@ -572,6 +574,8 @@ class _Halves:
         try:
             await self._merge(producers, sink)
             await asyncio.gather(*producers)
+            if any(self.ready):
+                raise RuntimeError("an export half went on after its last marker")
         finally:
             for task in producers:
                 task.cancel()
