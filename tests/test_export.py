@@ -201,6 +201,24 @@ async def test_excel_friendly_has_a_bom_crlf_and_local_times(api: Api, account: 
     )
 
 
+async def test_both_plans_write_the_same_excel_lines(
+    api: Api, account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = staff_token(api, account.business)
+    files = []
+    plans: list[tuple[int, dict[str, Any]]] = [
+        (1000, {"ids": [str(account.customer_id)]}),
+        (0, {"filter": {}}),  # one pass, two copies
+    ]
+    for per_account_limit, selection in plans:
+        monkeypatch.setattr(export, "PER_ACCOUNT_LIMIT", per_account_limit)
+        payload = await link_for(api, token, selection, excel=True)
+        files.append((await download(api, payload["link"]["url"])).content)
+    per_account, two_copies = files
+    assert two_copies.startswith(b"\xef\xbb\xbf" + HEADER.encode() + b"\r\n")
+    assert sorted(two_copies.split(b"\r\n")) == sorted(per_account.split(b"\r\n"))
+
+
 async def test_every_formula_start_is_neutralised_and_nothing_else(
     api: Api, owner: factories.Owner, account: Account
 ) -> None:
