@@ -524,9 +524,6 @@ async def copy_export(database: Database, request: ExportRequest, sink: Sink) ->
                     await conn.invalidate()
 
 
-# Pieces of each half held while the other half finishes a kind (a piece is what asyncpg read
-# at once, some kB): a bound on the memory an export holds.
-HELD_PIECES: Final = 8
 
 
 class _Halves:
@@ -540,13 +537,17 @@ class _Halves:
         self.ready: tuple[deque[bytes], deque[bytes]] = (deque(), deque())
         self.arrived = asyncio.Event()
         self.taken = (asyncio.Event(), asyncio.Event())
+        self.held = [0, 0]
 
     def _receiver(self, half: int) -> Sink:
         async def receive(piece: bytes) -> None:
-            while len(self.ready[half]) >= HELD_PIECES:
+            # One piece waiting per half at most (a piece is what asyncpg read at once, up to
+            # 256 kB): the slack is PostgreSQL's socket buffer, not the service's memory.
+            while self.ready[half]:
                 self.taken[half].clear()
                 await self.taken[half].wait()
             self.ready[half].append(piece)
+            self.held[half] += len(piece)
             self.arrived.set()
 
         return receive
@@ -597,8 +598,9 @@ class _Halves:
                     self.arrived.clear()
                     await self.arrived.wait()
                     continue
-                half = max(candidates, key=lambda h: len(self.ready[h]))
+                half = max(candidates, key=lambda h: self.held[h])
                 piece = self.ready[half].popleft()
+                self.held[half] -= len(piece)
                 self.taken[half].set()
                 header_sent = True
                 at = piece.find(self.marker)
@@ -610,6 +612,7 @@ class _Halves:
                     await sink(piece[:at])
                 if end < len(piece):
                     self.ready[half].appendleft(piece[end:])
+                    self.held[half] += len(piece) - end
                 open_halves.discard(half)
 
 
