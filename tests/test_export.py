@@ -537,15 +537,24 @@ async def test_memory_stays_flat_while_200000_rows_stream(
     assert peak < 4_000_000, peak
 
 
+@pytest.mark.parametrize("one_pass", [False, True], ids=["per-account", "two-copies"])
 async def test_a_client_that_goes_away_stops_the_copy(
-    app: Starlette, owner: factories.Owner, tokens: Any, two_businesses: Any
+    app: Starlette,
+    owner: factories.Owner,
+    tokens: Any,
+    two_businesses: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    one_pass: bool,
 ) -> None:
     mine, _ = two_businesses
     customer = await bulk_history(owner, mine.id, 30_000)
+    if one_pass:
+        monkeypatch.setattr(export, "PER_ACCOUNT_LIMIT", 0)
+    selection: dict[str, Any] = {"filter": {}} if one_pass else {"ids": [str(customer)]}
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         api = Api(http=http, tokens=tokens)
-        payload = await link_for(api, staff_token(api, mine), {"ids": [str(customer)]})
+        payload = await link_for(api, staff_token(api, mine), selection)
     url = payload["link"]["url"]
 
     # More abandoned downloads than the app runs at once (1 with a pool of 4).
