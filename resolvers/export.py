@@ -524,8 +524,6 @@ async def copy_export(database: Database, request: ExportRequest, sink: Sink) ->
                     await conn.invalidate()
 
 
-
-
 class _Halves:
     """Two COPYs merged into one file, kind by kind: the pieces of both halves of a kind go
     out as they come (each piece is whole rows: asyncpg hands over whole CopyData messages,
