@@ -26,9 +26,9 @@ from server.settings import Settings
 log = logging.getLogger(__name__)
 
 # What the service holds of a file at most: chunks of about CHUNK_BYTES waiting for the
-# client, plus the one being gathered.
-CHUNK_BYTES: Final = 256 * 1024
-QUEUE_CHUNKS: Final = 4
+# client, plus the one being gathered (and, for a two-COPY export, a piece per half).
+CHUNK_BYTES: Final = 128 * 1024
+QUEUE_CHUNKS: Final = 2
 BOM: Final = b"\xef\xbb\xbf"
 REFUSED: Final = "This download link is invalid or has expired. Ask for a new export."
 BUSY: Final = "Too many exports are running. Try again in a minute."
@@ -154,9 +154,9 @@ def export_endpoint(settings: Settings) -> Callable[[Request], Awaitable[Respons
         if settings.link_signing_secret
         else None
     )
-    # A running export holds a pooled connection for as long as its download takes: leave
-    # most of the pool to GraphQL.
-    running = asyncio.Semaphore(max(1, settings.pool_size // 2))
+    # A running export holds one or two pooled connections (two for a large filter
+    # selection) for as long as its download takes: leave at least half the pool to GraphQL.
+    running = asyncio.Semaphore(max(1, settings.pool_size // 4))
 
     async def endpoint(request: Request) -> Response:
         export = _request_in(links, request.query_params.get("token", ""))

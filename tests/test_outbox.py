@@ -5,14 +5,17 @@ down, or the worker dies mid-send."""
 from __future__ import annotations
 
 import asyncio
+import email
+import functools
 import uuid
 from collections.abc import Callable
+from email import policy
 from email.message import EmailMessage
 from typing import Any
 
 import asyncpg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -28,6 +31,7 @@ from integrations.email import (
 from resolvers import outbox
 from server.db import Database
 from server.jobs import Worker, drain
+from server.jobs import outbox as outbox_sender
 from server.jobs.bulk_email import BulkEmail, enqueue_bulk_email
 from server.jobs.queue import INTERRUPTED
 from tests import factories
@@ -122,6 +126,43 @@ def test_signed_links_verify_and_refuse_tampering() -> None:
     reset = links.set_password_url(business, person, 3).split("token=")[1]
     found = links.verify(reset, SET_PASSWORD)
     assert found is not None and found.token_version == 3
+
+
+def test_messages_are_encoded_for_any_text_and_headers_cannot_be_added() -> None:
+    def raw(**changes: Any) -> bytes:
+        fields: dict[str, Any] = {
+            "message_id": uuid.uuid4(),
+            "from_address": "studio@mail.test",
+            "from_name": "Café Studio",
+            "to_address": "zoe@x.test",
+            "to_name": "Zoë Ünal",
+            "subject": "Zoë, your class — " + "very " * 20 + "soon",
+            "text": "Héllo Zoë,\r\n\r\n1 + 1 = 2 " + "x" * 1200,
+            "html_body": "<p>Héllo Zoë</p>",
+            "unsubscribe_url": "https://members.example/unsubscribe?token=" + "a" * 200,
+        }
+        return build_message(**(fields | changes)).as_bytes(policy=policy.SMTP)
+
+    sent = raw()
+    assert sent.isascii() and max(len(line) for line in sent.split(b"\r\n")) < 300
+    # The link stays one URL, not encoded words a mail client would not follow.
+    assert b"\r\nList-Unsubscribe: <https://members.example/unsubscribe?token=aaaa" in sent
+    parsed = email.message_from_bytes(sent, policy=policy.default)
+    assert isinstance(parsed, EmailMessage)
+    assert parsed["From"] == "Café Studio <studio@mail.test>"
+    assert parsed["To"] == "Zoë Ünal <zoe@x.test>"
+    assert parsed["Subject"] == "Zoë, your class — " + "very " * 20 + "soon"
+    plain, html_part = parsed.get_body(("plain",)), parsed.get_body(("html",))
+    assert plain is not None and html_part is not None
+    # Quoted-printable text decodes with MIME's canonical CRLF line breaks.
+    assert plain.get_content() == "Héllo Zoë,\r\n\r\n1 + 1 = 2 " + "x" * 1200 + "\r\n"
+    assert html_part.get_content() == "<p>Héllo Zoë</p>\r\n"
+
+    injected = raw(to_name="Eve\r\nBcc: all@x.test", subject="Hi\nBcc: all@x.test", html_body=None)
+    parsed = email.message_from_bytes(injected, policy=policy.default)
+    assert "Bcc" not in parsed and parsed["To"] == '"Eve Bcc: all@x.test" <zoe@x.test>'
+    assert parsed["Subject"] == "Hi Bcc: all@x.test"
+    assert parsed.get_content_type() == "text/plain"
 
 
 # Delivery
@@ -374,17 +415,125 @@ async def test_a_worker_killed_mid_send_never_sends_twice(
 
     states = {r["to_address"]: r["status"] for r in await messages_of(owner)}
     assert states == {"p0@x.test": "SENDING", "p1@x.test": "QUEUED", "p2@x.test": "QUEUED"}
-    # A restarted worker finds nothing due until the dead worker's leases run out.
+    # The dying worker handed back the messages it had not started, their attempt not
+    # counted: a restarted worker sends them at once, and leaves p0 alone until the dead
+    # worker's lease on it runs out.
+    assert await drain(worker) == 2
+    assert [len(mail_server.to(f"p{i}@x.test")) for i in range(3)] == [1, 1, 1]
     assert await drain(worker) == 0
     await owner.c.execute("UPDATE messages SET next_attempt_at = now()")
     await drain(worker)
 
     assert [len(mail_server.to(f"p{i}@x.test")) for i in range(3)] == [1, 1, 1]
+    assert [m["attempts"] for m in await messages_of(owner)] == [1, 1, 1]
     p0 = next(m for m in await messages_of(owner) if m["to_address"] == "p0@x.test")
     assert (p0["status"], p0["status_reason"], p0["attempts"]) == ("FAILED", INTERRUPTED, 1)
     items = await items_of(owner, job_id)
     assert items[people[0]["id"]] == ("FAILED", INTERRUPTED)
     assert items[people[1]["id"]] == items[people[2]["id"]] == ("DONE", "Sent.")
+
+
+async def test_a_worker_killed_outright_reports_its_batch_and_sends_none_of_it(
+    owner: factories.Owner,
+    two_businesses: Businesses,
+    jobs_db: Database,
+    make_worker: Callable[..., Worker],
+    mail_server: MailServer,
+) -> None:
+    mine, _ = two_businesses
+    people = [
+        await factories.customer(owner, mine.id, f"P{i}", "Person", email=f"p{i}@x.test")
+        for i in range(3)
+    ]
+    job_id = await bulk_email(jobs_db, mine, [p["id"] for p in people])
+    worker = make_worker()
+    await worker.run_jobs_once()
+    # What a worker killed with no chance to clean up leaves: its batch committed SENDING.
+    ids = [m["id"] for m in await messages_of(owner)]
+    begin = functools.partial(
+        outbox_sender._begin,
+        business_id=mine.id,
+        message_ids=ids,
+        services=worker.services,
+        config=worker.config.outbox,
+    )
+    assert len(await jobs_db.run_mutation(mine.id, begin)) == 3
+
+    assert await drain(worker) == 0  # their lease still runs
+    await owner.c.execute("UPDATE messages SET next_attempt_at = now()")
+    await drain(worker)
+
+    assert mail_server.received == []
+    assert {m["status"] for m in await messages_of(owner)} == {"FAILED"}
+    assert set((await items_of(owner, job_id)).values()) == {("FAILED", INTERRUPTED)}
+
+
+async def test_a_batch_starts_no_new_message_once_its_window_has_passed(
+    owner: factories.Owner,
+    two_businesses: Businesses,
+    jobs_db: Database,
+    make_worker: Callable[..., Worker],
+    mail_server: MailServer,
+) -> None:
+    mine, _ = two_businesses
+    people = [
+        await factories.customer(owner, mine.id, f"P{i}", "Person", email=f"p{i}@x.test")
+        for i in range(3)
+    ]
+    await bulk_email(jobs_db, mine, [p["id"] for p in people])
+    worker = make_worker(outbox_send_window_s=0.0)
+    await worker.run_jobs_once()
+
+    assert await worker.run_outbox_once() == 3
+    # One was sent; the others went back to the queue, due now, no attempt counted.
+    assert len(mail_server.received) == 1
+    log = await messages_of(owner)
+    assert sorted((m["status"], m["attempts"]) for m in log) == [
+        ("QUEUED", 0),
+        ("QUEUED", 0),
+        ("SENT", 1),
+    ]
+    await drain(worker)
+    assert sorted(r.recipients[0] for r in mail_server.received) == [
+        f"p{i}@x.test" for i in range(3)
+    ]
+
+
+async def test_a_batch_of_email_costs_the_same_statements_whatever_its_size(
+    owner: factories.Owner,
+    two_businesses: Businesses,
+    jobs_db: Database,
+    make_worker: Callable[..., Worker],
+    mail_server: MailServer,
+) -> None:
+    mine, _ = two_businesses
+    people = [
+        (await factories.customer(owner, mine.id, f"P{i}", "Person", email=f"p{i}@x.test"))["id"]
+        for i in range(33)
+    ]
+    worker = make_worker()
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        if "set_config('app.business_id'" not in statement:
+            statements.append(statement)
+
+    counts = []
+    for selection in (people[:3], people[3:]):
+        await bulk_email(jobs_db, mine, selection)
+        await worker.run_jobs_once()
+        statements.clear()
+        event.listen(jobs_db.engine.sync_engine, "before_cursor_execute", count)
+        try:
+            assert await worker.run_outbox_once() == len(selection)
+        finally:
+            event.remove(jobs_db.engine.sync_engine, "before_cursor_execute", count)
+        counts.append(len(statements))
+
+    # The claim; then lock and mark SENDING; then the results and their job items.
+    assert counts == [5, 5]
+    assert len(mail_server.received) == 33
+    assert {m["status"] for m in await messages_of(owner)} == {"SENT"}
 
 
 async def test_a_rolled_back_request_writes_no_email_and_one_email_can_be_queued(

@@ -1,21 +1,33 @@
-"""Sending the outbox: QUEUED email messages, claimed through `claim_outbox`, go out over SMTP.
+"""Sending the outbox: QUEUED email messages, claimed through `claim_outbox` many at a time,
+go out over one SMTP session.
 
-Each message is handled in three steps so that no transaction is open during the SMTP call:
-  1. in a transaction of its business: lock it, re-check consent for marketing, mark it SENDING
-     (`attempts` + 1, a fresh lease in `next_attempt_at`), commit;
-  2. send it;
-  3. in a second transaction: SENT, QUEUED again for a later try (a transient refusal), or
-     FAILED with the reason; the job item it belongs to, if any, is settled with it.
+A claimed batch is handled per business in three steps, so that no transaction is open during
+an SMTP call (ARCHITECTURE.md's rule for external calls):
+  1. in one transaction of the business: lock the batch's messages, re-check consent for
+     marketing, settle those that must not be sent, and mark the rest SENDING (`attempts` + 1,
+     a fresh lease in `next_attempt_at`) in one statement; commit;
+  2. send them one after another over the kept-open session;
+  3. in a second transaction: every result in one statement (SENT, QUEUED again for a later
+     try after a transient refusal, or FAILED with the reason), and the job items they belong
+     to settled with them in one more, so a job's progress moves on batch by batch.
 
-A message found SENDING with its lease run out was being sent by a worker that died: the
-server may or may not have it, so it is reported FAILED (INTERRUPTED) and never sent again.
+At most once: a message is sent only after its SENDING mark is committed, and only while that
+mark's lease runs (a batch stops starting new messages well before its lease ends). A message
+the worker had not started when it stopped (told to stop, cancelled, or a failure) goes back
+to QUEUED, its attempt not counted. The message in flight at that moment stays SENDING: the
+server may or may not have it. A message found SENDING with its lease run out was being sent
+by a worker that died (or was never started by one that was killed outright): it is reported
+FAILED (INTERRUPTED) and never sent again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
+import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -32,13 +44,18 @@ from server.jobs.registry import Outcome, Services, settle
 log = logging.getLogger(__name__)
 
 SENT_MESSAGE: Final = "Sent."
+NO_ADDRESS: Final = "No email address to send to."
 
 
 @dataclass(frozen=True)
 class OutboxConfig:
     max_attempts: int = 5
-    # Longer than any one send can take (connect + MAIL + RCPT + DATA at the SMTP timeout).
+    # How long a batch's SENDING marks hold: longer than `send_window_s` plus the longest one
+    # send can take (connect + MAIL + RCPT + DATA at the SMTP timeout).
     lease_s: float = 300.0
+    # A batch starts no new message (after its first) once this long has passed since its
+    # SENDING mark; the rest go back to the queue.
+    send_window_s: float = 120.0
     backoff_base_s: float = 60.0
     backoff_cap_s: float = 3600.0
 
@@ -56,14 +73,25 @@ class Prepared:
     subject: str
     text: str
     html: str | None
-    job_item_id: uuid.UUID | None
     unsubscribe_url: str | None
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """Where one message moves next: its status and reason, when it is due again (for a
+    retry), and the attempt it settles (None: whatever attempt it is at)."""
+
+    message_id: uuid.UUID
+    status: str
+    reason: str | None = None
+    attempt: int | None = None
+    delay_s: float = 0.0
 
 
 _LOCK = text(
     """
     SELECT m.id, m.status, m.purpose, m.to_address, m.subject, m.body, m.html_body,
-           m.attempts, m.job_item_id, m.customer_id, m.recipient_additional_user_id,
+           m.attempts, m.customer_id, m.recipient_additional_user_id,
            m.next_attempt_at <= now() AS lease_over,
            coalesce(a.marketing_consent, c.marketing_consent, false) AS consent,
            coalesce(a.first_name || ' ' || a.last_name, c.first_name || ' ' || c.last_name, '')
@@ -74,7 +102,9 @@ _LOCK = text(
     LEFT JOIN customers c ON c.business_id = m.business_id AND c.id = m.customer_id
     LEFT JOIN additional_users a
         ON a.business_id = m.business_id AND a.id = m.recipient_additional_user_id
-    WHERE m.business_id = :business_id AND m.id = :id AND m.channel = 'EMAIL'
+    WHERE m.business_id = :business_id AND m.id = ANY(CAST(:ids AS uuid[]))
+      AND m.channel = 'EMAIL'
+    ORDER BY m.id
     FOR UPDATE OF m
     """
 )
@@ -82,179 +112,134 @@ _MARK_SENDING = text(
     """
     UPDATE messages SET status = 'SENDING', attempts = attempts + 1, status_reason = NULL,
         next_attempt_at = now() + make_interval(secs => :lease), updated_at = now()
-    WHERE business_id = :business_id AND id = :id
+    WHERE business_id = :business_id AND id = ANY(CAST(:ids AS uuid[]))
     """
 )
-_SETTLE_MESSAGE = text(
+_SETTLE_MESSAGES = text(
     """
-    UPDATE messages SET status = CAST(:status AS text), status_reason = CAST(:reason AS text),
-        updated_at = now(),
-        sent_at = CASE WHEN CAST(:status AS text) = 'SENT' THEN now() END,
-        next_attempt_at = now() + make_interval(secs => :delay)
-    WHERE business_id = :business_id AND id = :id AND status IN ('QUEUED', 'SENDING')
-      AND (CAST(:attempt AS integer) IS NULL OR attempts = CAST(:attempt AS integer))
-    RETURNING job_item_id
+    UPDATE messages AS m SET status = o.status, status_reason = o.reason, updated_at = now(),
+        sent_at = CASE WHEN o.status = 'SENT' THEN now() END,
+        next_attempt_at = now() + make_interval(secs => o.delay)
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:statuses AS text[]), CAST(:reasons AS text[]),
+                CAST(:delays AS float8[]), CAST(:attempts AS integer[]))
+         AS o(id, status, reason, delay, attempt)
+    WHERE m.business_id = :business_id AND m.id = o.id AND m.status IN ('QUEUED', 'SENDING')
+      AND (o.attempt IS NULL OR m.attempts = o.attempt)
+    RETURNING m.job_item_id, m.status, m.status_reason
     """
 )
+# A message marked SENDING but never started: back to the queue, due now, the attempt it was
+# marked for not counted.
+_RELEASE = text(
+    """
+    UPDATE messages AS m SET status = 'QUEUED', attempts = m.attempts - 1,
+        next_attempt_at = now(), updated_at = now()
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:attempts AS integer[])) AS o(id, attempt)
+    WHERE m.business_id = :business_id AND m.id = o.id AND m.status = 'SENDING'
+      AND m.attempts = o.attempt
+    """
+)
+# A final message status and the status its job item takes with it.
+_ITEM_STATUS: Final = {"SENT": DONE, "FAILED": ITEM_FAILED, "SKIPPED": SKIPPED}
 
 
-async def _settle_message(
-    conn: AsyncConnection,
-    business_id: uuid.UUID,
-    message_id: uuid.UUID,
-    *,
-    status: str,
-    reason: str | None,
-    item_status: str | None,
-    attempt: int | None = None,
-    delay_s: float = 0.0,
+async def settle_messages(
+    conn: AsyncConnection, business_id: uuid.UUID, settlements: Sequence[Settlement]
 ) -> None:
-    """Move a message on; when it is final, settle its job item with the same reason."""
-    job_item_id = (
-        await conn.execute(
-            _SETTLE_MESSAGE,
-            {
-                "status": status,
-                "reason": reason,
-                "delay": delay_s,
-                "business_id": business_id,
-                "id": message_id,
-                "attempt": attempt,
-            },
-        )
-    ).scalar_one_or_none()
-    if job_item_id is not None and item_status is not None:
-        outcome = Outcome(job_item_id, item_status, reason or SENT_MESSAGE)
-        await settle(conn, business_id, [outcome])
+    """Move messages on in one statement; the job items of those that are final are settled
+    with the same reason in one more."""
+    if not settlements:
+        return
+    rows = await conn.execute(
+        _SETTLE_MESSAGES,
+        {
+            "business_id": business_id,
+            "ids": [s.message_id for s in settlements],
+            "statuses": [s.status for s in settlements],
+            "reasons": [s.reason for s in settlements],
+            "delays": [s.delay_s for s in settlements],
+            "attempts": [s.attempt for s in settlements],
+        },
+    )
+    outcomes = [
+        Outcome(row.job_item_id, _ITEM_STATUS[row.status], row.status_reason or SENT_MESSAGE)
+        for row in rows
+        if row.job_item_id is not None and row.status in _ITEM_STATUS
+    ]
+    await settle(conn, business_id, outcomes)
 
 
 async def _begin(
     conn: AsyncConnection,
     *,
     business_id: uuid.UUID,
-    message_id: uuid.UUID,
+    message_ids: Sequence[uuid.UUID],
     services: Services,
     config: OutboxConfig,
-) -> Prepared | None:
-    row = (await conn.execute(_LOCK, {"business_id": business_id, "id": message_id})).first()
-    if row is None or row.status not in ("QUEUED", "SENDING"):
-        return None
-    if row.status == "SENDING":
-        if row.lease_over:
-            await _settle_message(
-                conn,
-                business_id,
-                message_id,
-                status="FAILED",
-                reason=INTERRUPTED,
-                item_status=ITEM_FAILED,
+) -> list[Prepared]:
+    """Step 1 for one business's share of a batch: the messages to send, marked SENDING."""
+    rows = (await conn.execute(_LOCK, {"business_id": business_id, "ids": list(message_ids)})).all()
+    settled: list[Settlement] = []
+    prepared: list[Prepared] = []
+    for row in rows:
+        if row.status == "SENDING":
+            # Unless its lease is over, another worker is sending it right now.
+            if row.lease_over:
+                settled.append(Settlement(row.id, "FAILED", INTERRUPTED))
+        elif row.status != "QUEUED":
+            continue
+        elif row.purpose == MARKETING and not row.consent:
+            settled.append(Settlement(row.id, "SKIPPED", NO_CONSENT))
+        elif not row.to_address:
+            settled.append(Settlement(row.id, "FAILED", NO_ADDRESS))
+        else:
+            unsubscribe = None
+            if row.purpose == MARKETING and services.links is not None:
+                person = row.recipient_additional_user_id or row.customer_id
+                unsubscribe = services.links.unsubscribe_url(business_id, person)
+            prepared.append(
+                Prepared(
+                    id=row.id,
+                    business_id=business_id,
+                    attempt=row.attempts + 1,
+                    to_address=row.to_address,
+                    to_name=str(row.to_name).strip(),
+                    from_name=row.business_name,
+                    subject=row.subject or "",
+                    text=row.body,
+                    html=row.html_body,
+                    unsubscribe_url=unsubscribe,
+                )
             )
-        # Otherwise another worker is sending it right now.
-        return None
-    if row.purpose == MARKETING and not row.consent:
-        await _settle_message(
-            conn, business_id, message_id, status="SKIPPED", reason=NO_CONSENT, item_status=SKIPPED
+    await settle_messages(conn, business_id, settled)
+    if prepared:
+        await conn.execute(
+            _MARK_SENDING,
+            {"lease": config.lease_s, "business_id": business_id, "ids": [p.id for p in prepared]},
         )
-        return None
-    if not row.to_address:
-        await _settle_message(
-            conn,
-            business_id,
-            message_id,
-            status="FAILED",
-            reason="No email address to send to.",
-            item_status=ITEM_FAILED,
-        )
-        return None
-    await conn.execute(
-        _MARK_SENDING, {"lease": config.lease_s, "business_id": business_id, "id": message_id}
-    )
-    unsubscribe = None
-    if row.purpose == MARKETING and services.links is not None:
-        person = row.recipient_additional_user_id or row.customer_id
-        unsubscribe = services.links.unsubscribe_url(business_id, person)
-    return Prepared(
-        id=message_id,
-        business_id=business_id,
-        attempt=row.attempts + 1,
-        to_address=row.to_address,
-        to_name=str(row.to_name).strip(),
-        from_name=row.business_name,
-        subject=row.subject or "",
-        text=row.body,
-        html=row.html_body,
-        job_item_id=row.job_item_id,
-        unsubscribe_url=unsubscribe,
-    )
+    # Sent in the order they were claimed (due time, fairly across businesses).
+    order = {message_id: index for index, message_id in enumerate(message_ids)}
+    return sorted(prepared, key=lambda p: order[p.id])
 
 
-async def _record(
-    conn: AsyncConnection,
-    *,
-    prepared: Prepared,
-    error: DeliveryError | None,
-    config: OutboxConfig,
-) -> None:
-    common = {"attempt": prepared.attempt}
+def _result(prepared: Prepared, error: DeliveryError | None, config: OutboxConfig) -> Settlement:
+    """Step 3's record of one send."""
     if error is None:
-        await _settle_message(
-            conn,
-            prepared.business_id,
-            prepared.id,
-            status="SENT",
-            reason=None,
-            item_status=DONE,
-            **common,
-        )
-    elif error.retryable and prepared.attempt < config.max_attempts:
+        return Settlement(prepared.id, "SENT", attempt=prepared.attempt)
+    if error.retryable and prepared.attempt < config.max_attempts:
         delay = backoff_seconds(prepared.attempt, config.backoff_base_s, config.backoff_cap_s)
-        await _settle_message(
-            conn,
-            prepared.business_id,
-            prepared.id,
-            status="QUEUED",
-            reason=f"Will try again: {error.reason}"[:500],
-            item_status=None,
-            delay_s=delay,
-            **common,
-        )
-    else:
-        reason = error.reason
-        if error.retryable:
-            reason = f"{reason} Gave up after {prepared.attempt} attempts."
-        await _settle_message(
-            conn,
-            prepared.business_id,
-            prepared.id,
-            status="FAILED",
-            reason=reason[:500],
-            item_status=ITEM_FAILED,
-            **common,
-        )
+        reason = f"Will try again: {error.reason}"[:500]
+        return Settlement(prepared.id, "QUEUED", reason, prepared.attempt, delay)
+    reason = error.reason
+    if error.retryable:
+        reason = f"{reason} Gave up after {prepared.attempt} attempts."
+    return Settlement(prepared.id, "FAILED", reason[:500], prepared.attempt)
 
 
-async def deliver(
-    db: Database,
-    session: MailSession,
-    business_id: uuid.UUID,
-    message_id: uuid.UUID,
-    *,
-    services: Services,
-    config: OutboxConfig,
-) -> None:
-    """Send one claimed message (or report it, skip it, or leave it to whoever holds it)."""
-    prepared = await db.run_mutation(
-        business_id,
-        functools.partial(
-            _begin,
-            business_id=business_id,
-            message_id=message_id,
-            services=services,
-            config=config,
-        ),
-    )
-    if prepared is None:
-        return
+async def _send(
+    session: MailSession, prepared: Prepared, services: Services
+) -> DeliveryError | None:
+    """Step 2 for one message: None when the server took it."""
     email = build_message(
         message_id=prepared.id,
         from_address=services.mail_from,
@@ -266,29 +251,90 @@ async def deliver(
         html_body=prepared.html,
         unsubscribe_url=prepared.unsubscribe_url,
     )
-    error: DeliveryError | None = None
     try:
         await session.send(email, sender=services.mail_from, recipient=prepared.to_address)
     except DeliveryError as failure:
-        error = failure
         # The server's reason may quote the address: it is kept on the message, logged at DEBUG.
         log.info("message %s not delivered (retryable: %s)", prepared.id, failure.retryable)
         log.debug("message %s not delivered: %s", prepared.id, failure.reason)
-    await db.run_mutation(
-        business_id, functools.partial(_record, prepared=prepared, error=error, config=config)
+        return failure
+    return None
+
+
+async def _finish(
+    conn: AsyncConnection,
+    *,
+    business_id: uuid.UUID,
+    results: Sequence[Settlement],
+    unstarted: Sequence[Prepared],
+) -> None:
+    """Step 3: record what was sent and hand back what was not started."""
+    await settle_messages(conn, business_id, results)
+    if unstarted:
+        await conn.execute(
+            _RELEASE,
+            {
+                "business_id": business_id,
+                "ids": [p.id for p in unstarted],
+                "attempts": [p.attempt for p in unstarted],
+            },
+        )
+
+
+async def deliver_batch(
+    db: Database,
+    session: MailSession,
+    business_id: uuid.UUID,
+    message_ids: Sequence[uuid.UUID],
+    *,
+    services: Services,
+    config: OutboxConfig,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Send one business's share of a claimed batch over `session` (or report, skip, or leave
+    to whoever holds them the messages that must not be sent now)."""
+    batch = await db.run_mutation(
+        business_id,
+        functools.partial(
+            _begin,
+            business_id=business_id,
+            message_ids=message_ids,
+            services=services,
+            config=config,
+        ),
     )
+    window_ends = time.monotonic() + config.send_window_s
+    results: list[Settlement] = []
+    started = 0
+    try:
+        for prepared in batch:
+            if stop is not None and stop.is_set():
+                break
+            if started and time.monotonic() > window_ends:
+                break
+            started += 1
+            error = await _send(session, prepared, services)
+            results.append(_result(prepared, error, config))
+    finally:
+        # However the loop ended: a message started without a result (cancelled or failed
+        # mid-send) stays SENDING; the ones not started go back to the queue. Shielded, so a
+        # second cancellation cannot lose the record of what was sent.
+        finish = functools.partial(
+            _finish, business_id=business_id, results=results, unstarted=batch[started:]
+        )
+        await asyncio.shield(db.run_mutation(business_id, finish))
 
 
-async def release(db: Database, business_id: uuid.UUID, message_id: uuid.UUID) -> None:
-    """Hand a claimed message that was not started back to the queue (a stopping worker)."""
+async def release(db: Database, business_id: uuid.UUID, message_ids: Sequence[uuid.UUID]) -> None:
+    """Hand claimed messages that were not started back to the queue (a stopping worker)."""
 
     async def work(conn: AsyncConnection) -> None:
         await conn.execute(
             text(
-                "UPDATE messages SET next_attempt_at = now() "
-                "WHERE business_id = :business_id AND id = :id AND status = 'QUEUED'"
+                "UPDATE messages SET next_attempt_at = now() WHERE business_id = :business_id "
+                "AND id = ANY(CAST(:ids AS uuid[])) AND status = 'QUEUED'"
             ),
-            {"business_id": business_id, "id": message_id},
+            {"business_id": business_id, "ids": list(message_ids)},
         )
 
     await db.run_mutation(business_id, work)

@@ -55,7 +55,8 @@ class WorkerConfig:
     job_lease_s: float = 120.0
     backoff_base_s: float = 10.0
     backoff_cap_s: float = 3600.0
-    outbox_batch: int = 20
+    # Email claimed and sent per round: two transactions per business in it, whatever its size.
+    outbox_batch: int = 100
     page_size: int = 500
     # Jobs raise the service role's 5 s statement timeout for their own transactions.
     statement_timeout_ms: int = 60_000
@@ -329,7 +330,8 @@ class Worker:
     # Outbox
 
     async def run_outbox_once(self, stop: asyncio.Event | None = None) -> int:
-        """Claim a batch of due email and send it over one SMTP session; returns how many were
+        """Claim a batch of due email and send it over one SMTP session, business by business
+        (a transaction before and one after each business's share); returns how many were
         claimed. Without a sender nothing is claimed: email waits in the outbox."""
         if self.sender is None:
             return 0
@@ -337,19 +339,22 @@ class Worker:
         claimed = await self._claim("claim_outbox", self.config.outbox_batch, config.lease_s)
         if not claimed:
             return 0
+        by_business: dict[uuid.UUID, list[uuid.UUID]] = {}
+        for message in claimed:
+            by_business.setdefault(message.business_id, []).append(message.id)
         async with self.sender.session() as session:
-            for index, message in enumerate(claimed):
+            for business_id, message_ids in by_business.items():
                 if stop is not None and stop.is_set():
-                    for rest in claimed[index:]:
-                        await outbox.release(self.db, rest.business_id, rest.id)
-                    break
-                await outbox.deliver(
+                    await outbox.release(self.db, business_id, message_ids)
+                    continue
+                await outbox.deliver_batch(
                     self.db,
                     session,
-                    message.business_id,
-                    message.id,
+                    business_id,
+                    message_ids,
                     services=self.services,
                     config=config,
+                    stop=stop,
                 )
         return len(claimed)
 
