@@ -28,7 +28,8 @@ TABS = """
   salesActivity(months: 12) { months { month } }
   participants { id }
 """
-FAILING = f"query($id: ID!) {{ customer(id: $id) {{ {TABS} broken: bookings(last: 500) {{ totalCount }} }} }}"
+BROKEN = "broken: bookings(last: 500) { totalCount }"
+FAILING = f"query($id: ID!) {{ customer(id: $id) {{ {TABS} {BROKEN} }} }}"
 READ = f"query($id: ID!) {{ customer(id: $id) {{ {TABS} }} }}"
 
 
