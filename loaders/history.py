@@ -132,6 +132,18 @@ class TabSpec(RecordSpec):
     # Whether the search text needs the catalog joins (the count then joins them too).
     search_needs_joins: bool = True
 
+    def limited_source(self, condition: str, order: str, limit: str) -> str:
+        """`source` with the tab's own rows chosen first: those matching `condition` (on `x`
+        alone), in `order`, `limit` of them, read in index order; the catalog is joined to
+        that page only. Otherwise the planner may join every row of a long history before
+        sorting it (2 ms for 378 bookings against 0.1 ms)."""
+        own = f"{self.table} x"
+        assert self.source.startswith(own), self.source
+        joins = self.source[len(own) :]
+        return (
+            f"(SELECT x.* FROM {own} WHERE {condition} ORDER BY {order} LIMIT {limit}) x{joins}"
+        )
+
 
 def _from(table: str, joins: str = "") -> str:
     return f"{table} x {joins}".strip()
@@ -418,7 +430,11 @@ def tab_statement(
         page.append(f"{keys} > (CAST(:before_at AS timestamptz), CAST(:before_id AS uuid))")
     # Newest first; a backward page is fetched oldest first from its bound and reversed.
     direction = "ASC" if backward else "DESC"
+    order = f"x.{spec.order_column} {direction}, x.id {direction}"
     counted = spec.source if terms and spec.search_needs_joins else f"{spec.table} x"
+    # Without search terms every condition is on the tab's own table: its page is chosen
+    # before the catalog is joined.
+    paged = spec.source if terms else spec.limited_source(" AND ".join(page), order, ":limit")
     # The ids go through a scalar subquery so that the planner cannot see how many there are:
     # with the array as a constant every custom plan looks cheaper than the generic one and the
     # statement is planned afresh on each execution (~0.5 ms); hidden, PostgreSQL settles on
@@ -432,9 +448,9 @@ CROSS JOIN LATERAL (
     ) capped
 ) c
 LEFT JOIN LATERAL (
-    SELECT {spec.columns} FROM {spec.source}
+    SELECT {spec.columns} FROM {paged}
     WHERE {" AND ".join(page)}
-    ORDER BY x.{spec.order_column} {direction}, x.id {direction}
+    ORDER BY {order}
     LIMIT :limit
 ) t ON true
 ORDER BY k.ord, t.sort_at {direction}, t.id {direction}""",

@@ -568,11 +568,13 @@ class _Page:
             window.append(f"{keys} < ({after_at}, {after_id})")
         if shape.before:
             window.append(f"{keys} > ({before_at}, {before_id})")
+        limit = f"{shape.size} + 1"
+        source = spec.limited_source(" AND ".join(window), order, limit)
         return f"""(SELECT {_columns_read(spec.columns, self.row, edge)},
     row_number() OVER (ORDER BY {order}) AS page_n,
     {j.cursor(signature, f"x.{spec.order_column}", "x.id")} AS page_cursor
-  FROM {spec.source} WHERE {" AND ".join(window)}
-  ORDER BY {order} LIMIT {shape.size} + 1) {self.row}"""
+  FROM {source}
+  ORDER BY {order} LIMIT {limit}) {self.row}"""
 
 
 def _columns_read(select_list: str, row: str, sql: str) -> str:
