@@ -387,6 +387,20 @@ async def test_an_unreachable_server_keeps_mail_queued_then_gives_up(
     assert (await items_of(owner, job_id))[ada["id"]] == ("FAILED", message["status_reason"])
 
 
+async def _three_queued(
+    owner: factories.Owner, business: factories.BusinessFixture, jobs_db: Database, worker: Worker
+) -> tuple[uuid.UUID, list[asyncpg.Record]]:
+    """Three customers sent a bulk email whose job has run: their messages wait in the outbox.
+    Returns the job's id and the people, P0 to P2 (p0@x.test ...)."""
+    people = [
+        await factories.customer(owner, business.id, f"P{i}", "Person", email=f"p{i}@x.test")
+        for i in range(3)
+    ]
+    job_id = await bulk_email(jobs_db, business, [p["id"] for p in people])
+    await worker.run_jobs_once()
+    return job_id, people
+
+
 async def test_a_worker_killed_mid_send_never_sends_twice(
     owner: factories.Owner,
     two_businesses: Businesses,
@@ -395,13 +409,8 @@ async def test_a_worker_killed_mid_send_never_sends_twice(
     mail_server: MailServer,
 ) -> None:
     mine, _ = two_businesses
-    people = [
-        await factories.customer(owner, mine.id, f"P{i}", "Person", email=f"p{i}@x.test")
-        for i in range(3)
-    ]
-    job_id = await bulk_email(jobs_db, mine, [p["id"] for p in people])
     worker = make_worker()
-    await worker.run_jobs_once()
+    job_id, people = await _three_queued(owner, mine, jobs_db, worker)
     held = mail_server.hold("p0@x.test")
 
     sending = asyncio.create_task(worker.run_outbox_once())
@@ -441,13 +450,8 @@ async def test_a_worker_killed_outright_reports_its_batch_and_sends_none_of_it(
     mail_server: MailServer,
 ) -> None:
     mine, _ = two_businesses
-    people = [
-        await factories.customer(owner, mine.id, f"P{i}", "Person", email=f"p{i}@x.test")
-        for i in range(3)
-    ]
-    job_id = await bulk_email(jobs_db, mine, [p["id"] for p in people])
     worker = make_worker()
-    await worker.run_jobs_once()
+    job_id, _ = await _three_queued(owner, mine, jobs_db, worker)
     # What a worker killed with no chance to clean up leaves: its batch committed SENDING.
     ids = [m["id"] for m in await messages_of(owner)]
     begin = functools.partial(
@@ -476,13 +480,8 @@ async def test_a_batch_starts_no_new_message_once_its_window_has_passed(
     mail_server: MailServer,
 ) -> None:
     mine, _ = two_businesses
-    people = [
-        await factories.customer(owner, mine.id, f"P{i}", "Person", email=f"p{i}@x.test")
-        for i in range(3)
-    ]
-    await bulk_email(jobs_db, mine, [p["id"] for p in people])
     worker = make_worker(outbox_send_window_s=0.0)
-    await worker.run_jobs_once()
+    await _three_queued(owner, mine, jobs_db, worker)
 
     assert await worker.run_outbox_once() == 3
     # One was sent; the others went back to the queue, due now, no attempt counted.
