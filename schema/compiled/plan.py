@@ -183,8 +183,9 @@ class _Compiler:
         attribute = _plain_attribute(field_def, node)
         if attribute is None:
             return FieldPlan(name, details, FieldKind.RESOLVED, return_type)
-        named = _unwrap(return_type)
-        if isinstance(named, GraphQLScalarType | GraphQLEnumType):
+        inner = return_type.of_type if isinstance(return_type, GraphQLNonNull) else return_type
+        # A list of scalars or enums is not a leaf: graphql-core completes it item by item.
+        if isinstance(inner, GraphQLScalarType | GraphQLEnumType):
             return FieldPlan(
                 name,
                 details,
@@ -192,12 +193,11 @@ class _Compiler:
                 return_type,
                 attribute,
                 nullable=not isinstance(return_type, GraphQLNonNull),
-                identity_type=_IDENTITY_SCALARS.get(named)
-                if isinstance(named, GraphQLScalarType)
+                identity_type=_IDENTITY_SCALARS.get(inner)
+                if isinstance(inner, GraphQLScalarType)
                 else None,
-                coerce=named.coerce_output_value,
+                coerce=inner.coerce_output_value,
             )
-        inner = return_type.of_type if isinstance(return_type, GraphQLNonNull) else return_type
         if isinstance(inner, GraphQLObjectType) and inner.is_type_of is None:
             subfields = self._subfields(plan, inner, details)
             return FieldPlan(
