@@ -46,6 +46,7 @@ from typing import Any, Final
 import asyncpg
 from asyncpg.transaction import Transaction
 from sqlalchemy import text
+from sqlalchemy.pool import QueuePool
 
 from integrations.email import SignedLinks
 from resolvers.directory import CATEGORIES, parse_search
@@ -423,7 +424,11 @@ _BLOCKS: Final = """
     FROM unnest($1::text[]) WITH ORDINALITY AS x(t, position) ORDER BY position"""
 
 
-async def _plan_for(driver: asyncpg.Connection, request: ExportRequest) -> _Plan:
+async def _plan_for(
+    driver: asyncpg.Connection, request: ExportRequest, *, second_connection: bool
+) -> _Plan:
+    """The one statement, or (a filter of many people, with a second connection to be had)
+    the two halves."""
     if request.customer_ids is not None:
         statement = per_account_statement(_IDS_SOURCE, "$2", request.excel)
         return _Plan(((statement, [list(request.customer_ids), request.business_id]),))
@@ -438,7 +443,7 @@ async def _plan_for(driver: asyncpg.Connection, request: ExportRequest) -> _Plan
         search.person_id,
     ]
     people = await driver.fetchval(_COUNT, *arguments, PER_ACCOUNT_LIMIT + 1)
-    if people <= PER_ACCOUNT_LIMIT:
+    if people <= PER_ACCOUNT_LIMIT or not second_connection:
         statement = per_account_statement(_FILTER_SOURCE, "$7", request.excel)
         return _Plan(((statement, [*arguments, request.business_id]),))
     # Each table is split at half its current size (rows added later are in the second
@@ -496,7 +501,10 @@ async def copy_export(database: Database, request: ExportRequest, sink: Sink) ->
         try:
             driver = _driver(await first.get_raw_connection())
             transactions = [await _begin(driver, request.business_id, None)]
-            plan = await _plan_for(driver, request)
+            # A pool of one connection (DB_POOL_SIZE=1) cannot lend the second half one.
+            pool = database.engine.pool
+            roomy = not isinstance(pool, QueuePool) or pool.size() >= 2
+            plan = await _plan_for(driver, request, second_connection=roomy)
             for setting in plan.settings:
                 await driver.execute(setting)
             if plan.marker is None:

@@ -395,6 +395,25 @@ async def test_a_large_selection_is_written_by_two_copies_kind_by_kind(
     assert sorted(row for row in rows[1:] if row[3] != "Bulk Buyer") == sorted(expected)
 
 
+async def test_a_large_selection_on_a_pool_of_one_connection_is_one_copy(
+    settings: Settings, api: Api, account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(export, "PER_ACCOUNT_LIMIT", 0)
+    halves: list[int] = []
+    monkeypatch.setattr(export._Halves, "copy", lambda *args: halves.append(1))
+    application = create_app(replace(settings, pool_size=1))
+    async with LifespanManager(application) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            single = Api(http=http, tokens=api.tokens)
+            payload = await link_for(single, staff_token(single, account.business), {"filter": {}})
+            body = (await download(single, payload["link"]["url"])).content.decode()
+    assert halves == []
+    rows = list(csv.reader(io.StringIO(body, newline="")))
+    expected = list(csv.reader(io.StringIO(EXPECTED, newline="")))
+    assert rows[0] == expected[0] and sorted(rows[1:]) == sorted(expected[1:])
+
+
 async def test_who_may_ask_and_malformed_selections(api: Api, account: Account) -> None:
     mine = account.business
     member = api.token(mine.id, "customer", account.customer_id)
