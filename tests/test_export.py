@@ -523,6 +523,30 @@ async def bulk_history(
     return uuid.UUID(str(customer["id"]))
 
 
+async def _bulk_export_url(
+    app: Starlette,
+    owner: factories.Owner,
+    tokens: Any,
+    two_businesses: Any,
+    rows: int,
+    one_pass: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> str:
+    """The download link of one customer's `rows` payments: asked for by id (one COPY per
+    account) or, with `one_pass`, as the whole tab (the two-COPY export)."""
+    mine, _ = two_businesses
+    customer = await bulk_history(owner, mine.id, rows)
+    if one_pass:
+        monkeypatch.setattr(export, "PER_ACCOUNT_LIMIT", 0)
+    selection: dict[str, Any] = {"filter": {}} if one_pass else {"ids": [str(customer)]}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        api = Api(http=http, tokens=tokens)
+        payload = await link_for(api, staff_token(api, mine), selection)
+    url: str = payload["link"]["url"]
+    return url
+
+
 @pytest.mark.parametrize("one_pass", [False, True], ids=["per-account", "two-copies"])
 async def test_memory_stays_flat_while_200000_rows_stream(
     app: Starlette,
@@ -532,16 +556,7 @@ async def test_memory_stays_flat_while_200000_rows_stream(
     monkeypatch: pytest.MonkeyPatch,
     one_pass: bool,
 ) -> None:
-    mine, _ = two_businesses
-    customer = await bulk_history(owner, mine.id, 200_000)
-    if one_pass:
-        monkeypatch.setattr(export, "PER_ACCOUNT_LIMIT", 0)
-    selection: dict[str, Any] = {"filter": {}} if one_pass else {"ids": [str(customer)]}
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-        api = Api(http=http, tokens=tokens)
-        payload = await link_for(api, staff_token(api, mine), selection)
-    url = payload["link"]["url"]
+    url = await _bulk_export_url(app, owner, tokens, two_businesses, 200_000, one_pass, monkeypatch)
 
     tracemalloc.start()
     try:
@@ -565,16 +580,7 @@ async def test_a_client_that_goes_away_stops_the_copy(
     monkeypatch: pytest.MonkeyPatch,
     one_pass: bool,
 ) -> None:
-    mine, _ = two_businesses
-    customer = await bulk_history(owner, mine.id, 30_000)
-    if one_pass:
-        monkeypatch.setattr(export, "PER_ACCOUNT_LIMIT", 0)
-    selection: dict[str, Any] = {"filter": {}} if one_pass else {"ids": [str(customer)]}
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-        api = Api(http=http, tokens=tokens)
-        payload = await link_for(api, staff_token(api, mine), selection)
-    url = payload["link"]["url"]
+    url = await _bulk_export_url(app, owner, tokens, two_businesses, 30_000, one_pass, monkeypatch)
 
     # More abandoned downloads than the app runs at once (1 with a pool of 4).
     for _ in range(3):
