@@ -4,17 +4,14 @@ returned in key order (missing keys as None or an empty list)."""
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 import asyncpg
 from aiodataloader import DataLoader
-from sqlalchemy import Row
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as AsyncpgDialect
-from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.sql.selectable import TextualSelect
 
@@ -69,10 +66,6 @@ class RowLoader(DataLoader, Generic[K, V]):  # type: ignore[type-arg]
         super().__init__(max_batch_size=1000)
         self.reader = reader
 
-    async def fetch(self, statement: Select[Any]) -> Sequence[Row[Any]]:
-        result = await self.reader.execute(statement)
-        return result.all()
-
     async def fetch_text(
         self, statement: TextualSelect | TextClause, params: Mapping[str, Any]
     ) -> list[Any]:
@@ -84,28 +77,28 @@ class RowLoader(DataLoader, Generic[K, V]):  # type: ignore[type-arg]
         )
 
 
-class ByIdLoader(RowLoader[uuid.UUID, Row[Any] | None]):
-    """One row per id (None for ids that do not exist in the viewer's business)."""
+class ByIdLoader(RowLoader[uuid.UUID, Any | None]):
+    """One row per id (None for ids that do not exist in the viewer's business), from `query`:
+    a fixed statement taking the ids as one array (`:ids`), whose `key` column holds the id."""
 
-    def statement(self, keys: list[uuid.UUID]) -> Select[Any]:
-        raise NotImplementedError
+    query: TextualSelect | TextClause
+    key: str = "id"
 
-    async def batch_load_fn(self, keys: list[uuid.UUID]) -> list[Row[Any] | None]:
-        rows = await self.fetch(self.statement(keys))
-        by_id = {row.id: row for row in rows}
+    async def batch_load_fn(self, keys: list[uuid.UUID]) -> list[Any | None]:
+        rows = await self.fetch_text(self.query, {"ids": keys})
+        by_id = {row[self.key]: row for row in rows}
         return [by_id.get(key) for key in keys]
 
 
-class ManyByParentLoader(RowLoader[uuid.UUID, list[Row[Any]]]):
-    """All child rows per parent id, in the statement's order."""
+class ManyByParentLoader(RowLoader[uuid.UUID, list[Any]]):
+    """All child rows per parent id, in the statement's order, from `query`: a fixed statement
+    taking the parent ids as one array (`:ids`), whose `parent` column holds the parent's id."""
 
-    parent_key: Callable[[Row[Any]], uuid.UUID]
+    query: TextualSelect | TextClause
+    parent: str = "customer_id"
 
-    def statement(self, keys: list[uuid.UUID]) -> Select[Any]:
-        raise NotImplementedError
-
-    async def batch_load_fn(self, keys: list[uuid.UUID]) -> list[list[Row[Any]]]:
-        grouped: dict[uuid.UUID, list[Row[Any]]] = defaultdict(list)
-        for row in await self.fetch(self.statement(keys)):
-            grouped[type(self).parent_key(row)].append(row)
-        return [grouped.get(key, []) for key in keys]
+    async def batch_load_fn(self, keys: list[uuid.UUID]) -> list[list[Any]]:
+        grouped: dict[uuid.UUID, list[Any]] = {key: [] for key in keys}
+        for row in await self.fetch_text(self.query, {"ids": keys}):
+            grouped[row[self.parent]].append(row)
+        return [grouped[key] for key in keys]

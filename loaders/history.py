@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Row, column, text
 from sqlalchemy.sql.selectable import TextualSelect
 
-from loaders.base import RowLoader
+from loaders.base import ByIdLoader, RowLoader
 from schema.pagination import COUNT_CAP
 from server.db import ReadTransaction
 
@@ -140,9 +140,7 @@ class TabSpec(RecordSpec):
         own = f"{self.table} x"
         assert self.source.startswith(own), self.source
         joins = self.source[len(own) :]
-        return (
-            f"(SELECT x.* FROM {own} WHERE {condition} ORDER BY {order} LIMIT {limit}) x{joins}"
-        )
+        return f"(SELECT x.* FROM {own} WHERE {condition} ORDER BY {order} LIMIT {limit}) x{joins}"
 
 
 def _from(table: str, joins: str = "") -> str:
@@ -363,20 +361,14 @@ QUESTIONNAIRE_FORMS = RecordSpec(
 )
 
 
-class RecordByIdLoader(RowLoader[uuid.UUID, Row[Any] | None]):
+class RecordByIdLoader(ByIdLoader):
     """One record per id, in the shape its tab shows it (None when there is none in the
     viewer's business)."""
 
     def __init__(self, reader: ReadTransaction, spec: RecordSpec) -> None:
         super().__init__(reader)
-        self.spec = spec
-        self.statement = spec.by_id()
-
-    async def batch_load_fn(self, keys: list[uuid.UUID]) -> list[Row[Any] | None]:
-        rows = await self.fetch_text(self.statement, {"ids": keys})
-        key_column = self.spec.id_column
-        by_id = {row[key_column]: row for row in rows}
-        return [by_id.get(key) for key in keys]
+        self.query = spec.by_id()
+        self.key = spec.id_column
 
 
 # Tabs ----------------------------------------------------------------------------------------

@@ -7,10 +7,9 @@ page's size) and return asyncpg records directly (`RowLoader.fetch_text`).
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
-from sqlalchemy import Row, any_, bindparam, select, text
+from sqlalchemy import any_, bindparam, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql import ColumnElement, Select
 from sqlalchemy.sql.elements import TextClause
@@ -82,10 +81,6 @@ ADDITIONAL_USER_COLUMNS = (
 )
 
 
-def _participant_parent(row: Row[Any]) -> uuid.UUID:
-    return row.customer_id  # type: ignore[no-any-return]
-
-
 _NAMED = postgresql.dialect(paramstyle="named")  # type: ignore[no-untyped-call]
 
 
@@ -120,48 +115,25 @@ ADDITIONAL_USERS_BY_CUSTOMER = _textual(
 )
 
 
-class _TextByIdLoader(ByIdLoader):
-    """One row per id from a fixed statement taking the ids as an array."""
-
-    query: TextClause
-
-    async def batch_load_fn(self, keys: list[uuid.UUID]) -> list[Row[Any] | None]:
-        by_id = {row.id: row for row in await self.fetch_text(self.query, {"ids": keys})}
-        return [by_id.get(key) for key in keys]
-
-
-class _TextByParentLoader(ManyByParentLoader):
-    """All rows per parent id from a fixed statement taking the parent ids as an array."""
-
-    query: TextClause
-    parent_key = staticmethod(_participant_parent)
-
-    async def batch_load_fn(self, keys: list[uuid.UUID]) -> list[list[Row[Any]]]:
-        grouped: dict[uuid.UUID, list[Row[Any]]] = {key: [] for key in keys}
-        for row in await self.fetch_text(self.query, {"ids": keys}):
-            grouped[row.customer_id].append(row)
-        return [grouped[key] for key in keys]
-
-
-class CustomerByIdLoader(_TextByIdLoader):
+class CustomerByIdLoader(ByIdLoader):
     query = CUSTOMERS_BY_ID
 
 
-class ParticipantByIdLoader(_TextByIdLoader):
+class ParticipantByIdLoader(ByIdLoader):
     query = PARTICIPANTS_BY_ID
 
 
-class AdditionalUserByIdLoader(_TextByIdLoader):
+class AdditionalUserByIdLoader(ByIdLoader):
     query = ADDITIONAL_USERS_BY_ID
 
 
-class ParticipantsByCustomerLoader(_TextByParentLoader):
+class ParticipantsByCustomerLoader(ManyByParentLoader):
     """A customer's participants: themselves first, then by name."""
 
     query = PARTICIPANTS_BY_CUSTOMER
 
 
-class AdditionalUsersByCustomerLoader(_TextByParentLoader):
+class AdditionalUsersByCustomerLoader(ManyByParentLoader):
     """A customer's additional users, by name."""
 
     query = ADDITIONAL_USERS_BY_CUSTOMER
