@@ -111,10 +111,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             )
         finally:
             await finish_operation(context)
-        if result.errors:
-            self.served_schema.process_errors(result.errors)
-            result.errors = masked(result.errors, self.settings.debug)
-        return result
+        return self._reported(result)
 
     async def _one_statement(
         self,
@@ -134,26 +131,24 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             return None
         try:
             answered = await execute_sql(context, bound)
-        except Exception as error:
-            await finish_operation(context)
-            return self._failed(error)
+        except Exception as error:  # a timeout, a lost connection: reported as any bug is
+            failed = GraphQLError(str(error), original_error=error)
+            answered = ExecutionResult(data=None, errors=[failed])
         except BaseException:
             await finish_operation(context)
             raise
         if answered is None:
             return None
         await finish_operation(context)
-        if answered.errors:
-            self.served_schema.process_errors(answered.errors)
-            answered.errors = masked(answered.errors, self.settings.debug)
-        return answered
+        return self._reported(answered)
 
-    def _failed(self, error: Exception) -> ExecutionResult:
-        """A statement that failed (a timeout, a lost connection): logged and masked as any
-        unexpected error is."""
-        errors = [GraphQLError(str(error), original_error=error)]
-        self.served_schema.process_errors(errors)
-        return ExecutionResult(data=None, errors=masked(errors, self.settings.debug))
+    def _reported(self, result: ExecutionResult) -> ExecutionResult:
+        """A result made outside Strawberry's execution: its errors logged and masked as
+        Strawberry's extensions would have."""
+        if result.errors:
+            self.served_schema.process_errors(result.errors)
+            result.errors = masked(result.errors, self.settings.debug)
+        return result
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return graphiql.page_response()
