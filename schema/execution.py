@@ -13,6 +13,8 @@ as usual.
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 from graphql import (
@@ -22,7 +24,9 @@ from graphql import (
     GraphQLSchema,
     is_leaf_type,
 )
+from graphql.execution.executor import Executor
 from graphql.pyutils import Path, Undefined
+from graphql.type.definition import GraphQLResolveInfoHelpers
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
@@ -56,8 +60,38 @@ def _plain_leaf(field: GraphQLField) -> tuple[str, Any, bool] | None:
     return definition.python_name, leaf, non_null
 
 
+def detach_async_helpers(executor: Executor[Any]) -> None:
+    """Give the executor resolve-info helpers that do not hold it strongly.
+
+    graphql-core keeps bound methods of the executor in `executor.async_helpers`: a reference
+    cycle. Everything the request built hangs off the executor (its context, loaders and
+    their rows, the collected fields), so all of it outlived the request until the cyclic
+    collector found it: about 20,000 objects every dozen profile requests, freed in one pause
+    of 25-60 ms. Without the cycle, reference counting frees a request's objects as it ends."""
+    owner = weakref.ref(executor)
+
+    def gather(values: Sequence[Awaitable[Any]]) -> Awaitable[list[Any]]:
+        return _alive(owner).gather_async_work(values)
+
+    def track(values: Sequence[Any]) -> None:
+        _alive(owner).track_async_work(values)
+
+    executor.async_helpers = GraphQLResolveInfoHelpers(gather=gather, track=track)
+
+
+def _alive(owner: weakref.ref[Executor[Any]]) -> Executor[Any]:
+    executor = owner()
+    if executor is None:
+        raise RuntimeError("The operation these helpers belonged to has finished.")
+    return executor
+
+
 class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
     """Reads plain leaf fields directly; every other field as graphql-core does."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        detach_async_helpers(self)
 
     def _without_resolve_middleware(self) -> bool:
         # An extension with a `resolve` hook must see every field: then take no shortcut.

@@ -20,6 +20,7 @@ from graphql.execution.executor import Executor
 from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
 
 from schema.compiled.plan import FieldKind, FieldPlan, OperationPlan, PlannedFieldSet
+from schema.execution import detach_async_helpers
 
 _UNREADABLE = object()
 _INT_MIN = -(2**31)
@@ -30,6 +31,10 @@ class PlanExecutor(Executor[Any]):
     """Runs one request of a compiled operation (`plan` is set right after `build`)."""
 
     plan: OperationPlan
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        detach_async_helpers(self)
 
     def execute_collected_root_fields(
         self,
