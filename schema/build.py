@@ -10,11 +10,7 @@ from typing import Any, Final
 import strawberry
 from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import (
-    AddValidationRules,
-    SchemaExtension,
-    ValidationCache,
-)
+from strawberry.extensions import AddValidationRules, SchemaExtension
 from strawberry.federation.schema import FederationAny
 from strawberry.federation.schema import Schema as FederationSchema
 from strawberry.schema.config import StrawberryConfig
@@ -30,6 +26,7 @@ from schema.people import AdditionalUser, Customer, Participant
 from schema.permissions import FEDERATION_FIELDS
 from schema.profile import PROFILE_ENTITIES
 from schema.query import Query
+from schema.validation_cache import ValidationByDocument
 from server.context import Context
 
 FEDERATION_VERSION: Final = "2.11"
@@ -134,7 +131,7 @@ def build_schema(*, introspection: bool) -> SubgraphSchema:
             *limit_extensions(),
             *rules,
             CodedParserCache,
-            ValidationCache,
+            ValidationByDocument,
         ],
         config=StrawberryConfig(batching_config={"max_operations": MAX_BATCHED_OPERATIONS}),
         execution_context_class=LeanExecutionContext,

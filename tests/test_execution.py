@@ -9,11 +9,12 @@ from enum import Enum
 from typing import Any, cast
 
 import strawberry
-from graphql import GraphQLObjectType
+from graphql import GraphQLObjectType, parse, specified_rules
 from strawberry.extensions import SchemaExtension
 
 from schema.build import schema as service_schema
 from schema.execution import PLAIN_LEAF, LeanExecutionContext, mark_plain_leaves
+from schema.validation_cache import MAX_DOCUMENTS, validated
 
 
 @strawberry.enum(description="A colour.")
@@ -123,3 +124,26 @@ async def test_an_extension_that_resolves_every_field_still_sees_plain_leaves() 
     result = await _schema(_thing, [Watch]).execute("{ thing { name size } }")
     assert result.data == {"thing": {"name": "box", "size": 3}}
     assert seen == ["thing", "name", "size"]
+
+
+def test_each_parsed_document_is_validated_once() -> None:
+    graphql_schema = service_schema._schema
+    rules = tuple(specified_rules)
+    document = parse("{ __typename }")
+    first = validated(graphql_schema, document, rules)
+    assert first == [] and validated(graphql_schema, document, rules) is first
+    # The same text parsed again is another object, validated afresh.
+    assert validated(graphql_schema, parse("{ __typename }"), rules) is not first
+    wrong = validated(graphql_schema, parse("{ noSuchField }"), rules)
+    assert [e.message for e in wrong] == ["Cannot query field 'noSuchField' on type 'Query'."]
+
+
+def test_the_validation_memory_is_bounded() -> None:
+    graphql_schema = service_schema._schema
+    rules = tuple(specified_rules)
+    document = parse("{ __typename }")
+    first = validated(graphql_schema, document, rules)
+    others = [parse("{ __typename }") for _ in range(MAX_DOCUMENTS)]
+    for other in others:
+        validated(graphql_schema, other, rules)
+    assert validated(graphql_schema, document, rules) is not first
