@@ -25,7 +25,7 @@ from graphql import (
     is_leaf_type,
 )
 from graphql.execution.executor import Executor
-from graphql.pyutils import Path, Undefined
+from graphql.pyutils import Path, Undefined, gather_with_cancel
 from graphql.type.definition import GraphQLResolveInfoHelpers
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
@@ -86,17 +86,104 @@ def _alive(owner: weakref.ref[Executor[Any]]) -> Executor[Any]:
     return executor
 
 
+# Returned by `_read_leaf` when the field must take graphql-core's ordinary path.
+_ORDINARY = object()
+
+# A selection's fields in order: response name, field group, and the plain-leaf marker.
+_Entry = tuple[str, Any, tuple[str, Any, bool] | None]
+
+
+def _read_leaf(source: Any, leaf: tuple[str, Any, bool]) -> Any:
+    """The completed value of a plain leaf of `source`, or `_ORDINARY` when it is not the
+    simple case (a null where none is allowed, a value the scalar refuses)."""
+    name, leaf_type, non_null = leaf
+    value = getattr(source, name, Undefined)
+    if value is None:
+        return _ORDINARY if non_null else None
+    if value is Undefined:
+        return _ORDINARY
+    try:
+        coerced = leaf_type.coerce_output_value(value)
+    except Exception:  # the ordinary path reports it, with its location
+        return _ORDINARY
+    return _ORDINARY if coerced is None or coerced is Undefined else coerced
+
+
 class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    """Reads plain leaf fields directly; every other field as graphql-core does."""
+    """Reads plain leaf fields directly; every other field as graphql-core does.
+
+    A selection set (a grouped field set, collected once per type and field group in a
+    request) is turned into a list of entries on first use, so that for every further object
+    of that selection a plain leaf costs one attribute read and one coercion: no path, no field
+    lookup, no call into graphql-core."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         detach_async_helpers(self)
-
-    def _without_resolve_middleware(self) -> bool:
-        # An extension with a `resolve` hook must see every field: then take no shortcut.
         manager = self.middleware_manager
-        return manager is None or manager._middleware_resolvers is None
+        # An extension with a `resolve` hook must see every field: then take no shortcut.
+        self._shortcuts = manager is None or manager._middleware_resolvers is None
+        self._selections: dict[int, tuple[Any, list[_Entry]]] = {}
+
+    def _entries(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> list[_Entry]:
+        known = self._selections.get(id(grouped_field_set))
+        if known is not None and known[0] is grouped_field_set:
+            return known[1]
+        entries: list[_Entry] = []
+        for response_name, field_details_list in grouped_field_set.items():
+            field_def = self.schema.get_field(parent_type, field_details_list[0].node.name.value)
+            leaf = getattr(field_def, PLAIN_LEAF, None) if self._shortcuts else None
+            entries.append((response_name, field_details_list, leaf))
+        # Keyed by identity, the set kept alive with its entries so that its id stays its own.
+        self._selections[id(grouped_field_set)] = (grouped_field_set, entries)
+        return entries
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: Any,
+        position_context: Any,
+    ) -> Any:
+        """graphql-core's `execute_fields`, with plain leaves read on the spot."""
+        results: dict[str, Any] = {}
+        is_awaitable = self.is_awaitable
+        awaitable_fields: list[str] = []
+        try:
+            for response_name, field_details_list, leaf in self._entries(
+                parent_type, grouped_field_set
+            ):
+                if leaf is not None:
+                    value = _read_leaf(source_value, leaf)
+                    if value is not _ORDINARY:
+                        results[response_name] = value
+                        continue
+                field_path = Path(path, response_name, parent_type.name)
+                result = super().execute_field(
+                    parent_type, source_value, field_details_list, field_path, position_context
+                )
+                if result is not Undefined:
+                    results[response_name] = result
+                    if is_awaitable(result):
+                        awaitable_fields.append(response_name)
+        except Exception:
+            if awaitable_fields:
+                self.settle_in_background([results[field] for field in awaitable_fields])
+            raise
+        if not awaitable_fields:
+            return results
+        return self._awaited(results, awaitable_fields)
+
+    @staticmethod
+    async def _awaited(results: dict[str, Any], awaitable_fields: list[str]) -> dict[str, Any]:
+        if len(awaitable_fields) == 1:
+            field = awaitable_fields[0]
+            results[field] = await results[field]
+        else:
+            awaited = await gather_with_cancel(*(results[field] for field in awaitable_fields))
+            results.update(zip(awaitable_fields, awaited, strict=True))
+        return results
 
     def execute_field(
         self,
@@ -106,20 +193,13 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         path: Path,
         position_context: Any,
     ) -> Any:
+        """For fields executed one by one (mutations, serially)."""
         field_def = self.schema.get_field(parent_type, field_details_list[0].node.name.value)
-        leaf = getattr(field_def, PLAIN_LEAF, None)
-        if leaf is not None and self._without_resolve_middleware():
-            name, leaf_type, non_null = leaf
-            value = getattr(source, name, Undefined)
-            if value is None and not non_null:
-                return None
-            if value is not None and value is not Undefined:
-                try:
-                    coerced = leaf_type.coerce_output_value(value)
-                except Exception:  # the ordinary path reports it, with its location
-                    coerced = None
-                if coerced is not None and coerced is not Undefined:
-                    return coerced
+        leaf = getattr(field_def, PLAIN_LEAF, None) if self._shortcuts else None
+        if leaf is not None:
+            value = _read_leaf(source, leaf)
+            if value is not _ORDINARY:
+                return value
         return super().execute_field(
             parent_type, source, field_details_list, path, position_context
         )
