@@ -21,6 +21,7 @@ from graphql import (
     GraphQLField,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLOutputType,
     GraphQLSchema,
     is_leaf_type,
 )
@@ -32,10 +33,15 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 
 # Set on a GraphQLField whose value is a leaf read from a plain attribute: (attribute, type).
 PLAIN_LEAF = "_plain_leaf"
+# Set on a GraphQLField whose value is an object read from a plain attribute, of a type that
+# needs no `is_type_of` check: (attribute, object type, the field's type).
+PLAIN_OBJECT = "_plain_object"
+PlainObject = tuple[str, GraphQLObjectType, GraphQLOutputType]
 
 
 def mark_plain_leaves(schema: GraphQLSchema) -> int:
-    """Mark the fields that are plain attributes of a leaf type; returns how many."""
+    """Mark the fields that are plain attributes of a leaf type, or of an object type that
+    needs no check of what it is given; returns how many leaves."""
     marked = 0
     for named in schema.type_map.values():
         if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
@@ -45,19 +51,37 @@ def mark_plain_leaves(schema: GraphQLSchema) -> int:
             if leaf is not None:
                 setattr(field, PLAIN_LEAF, leaf)
                 marked += 1
+            plain_object = _plain_object(field)
+            if plain_object is not None:
+                setattr(field, PLAIN_OBJECT, plain_object)
     return marked
 
 
-def _plain_leaf(field: GraphQLField) -> tuple[str, Any, bool] | None:
+def _attribute(field: GraphQLField) -> str | None:
+    """The Python attribute a field without arguments merely reads, if it does."""
     definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
     # Strawberry marks the resolver it generates for a field without resolver or extensions.
-    if definition is None or not getattr(field.resolve, "_is_default", False):
+    if definition is None or not getattr(field.resolve, "_is_default", False) or field.args:
         return None
+    name: str = definition.python_name
+    return name
+
+
+def _plain_leaf(field: GraphQLField) -> tuple[str, Any, bool] | None:
+    name = _attribute(field)
     non_null = isinstance(field.type, GraphQLNonNull)
     leaf = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
-    if not is_leaf_type(leaf) or field.args:  # lists are not leaves, even of scalars
+    if name is None or not is_leaf_type(leaf):  # lists are not leaves, even of scalars
         return None
-    return definition.python_name, leaf, non_null
+    return name, leaf, non_null
+
+
+def _plain_object(field: GraphQLField) -> PlainObject | None:
+    name = _attribute(field)
+    named = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+    if name is None or not isinstance(named, GraphQLObjectType) or named.is_type_of:
+        return None
+    return name, named, field.type
 
 
 def detach_async_helpers(executor: Executor[Any]) -> None:
@@ -89,8 +113,9 @@ def _alive(owner: weakref.ref[Executor[Any]]) -> Executor[Any]:
 # Returned by `_read_leaf` when the field must take graphql-core's ordinary path.
 _ORDINARY = object()
 
-# A selection's fields in order: response name, field group, and the plain-leaf marker.
-_Entry = tuple[str, Any, tuple[str, Any, bool] | None]
+# A selection's fields in order: response name, field group, the plain-leaf and plain-object
+# markers.
+_Entry = tuple[str, Any, tuple[str, Any, bool] | None, PlainObject | None]
 
 
 def _read_leaf(source: Any, leaf: tuple[str, Any, bool]) -> Any:
@@ -115,7 +140,9 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
     A selection set (a grouped field set, collected once per type and field group in a
     request) is turned into a list of entries on first use, so that for every further object
     of that selection a plain leaf costs one attribute read and one coercion: no path, no field
-    lookup, no call into graphql-core."""
+    lookup, no call into graphql-core. An object read from an attribute (a price, a node, an
+    event) goes straight to its subfields, as graphql-core would after building resolve info
+    and calling the default resolver."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -133,7 +160,8 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         for response_name, field_details_list in grouped_field_set.items():
             field_def = self.schema.get_field(parent_type, field_details_list[0].node.name.value)
             leaf = getattr(field_def, PLAIN_LEAF, None) if self._shortcuts else None
-            entries.append((response_name, field_details_list, leaf))
+            plain_object = getattr(field_def, PLAIN_OBJECT, None) if self._shortcuts else None
+            entries.append((response_name, field_details_list, leaf, plain_object))
         # Keyed by identity, the set kept alive with its entries so that its id stays its own.
         self._selections[id(grouped_field_set)] = (grouped_field_set, entries)
         return entries
@@ -146,12 +174,13 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: Any,
         position_context: Any,
     ) -> Any:
-        """graphql-core's `execute_fields`, with plain leaves read on the spot."""
+        """graphql-core's `execute_fields`, with plain leaves read on the spot and plain
+        objects completed without a resolver call."""
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
         try:
-            for response_name, field_details_list, leaf in self._entries(
+            for response_name, field_details_list, leaf, plain_object in self._entries(
                 parent_type, grouped_field_set
             ):
                 if leaf is not None:
@@ -160,9 +189,15 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
                         results[response_name] = value
                         continue
                 field_path = Path(path, response_name, parent_type.name)
-                result = super().execute_field(
-                    parent_type, source_value, field_details_list, field_path, position_context
-                )
+                result = _ORDINARY
+                if plain_object is not None:
+                    result = self._plain_object(
+                        source_value, plain_object, field_details_list, field_path, position_context
+                    )
+                if result is _ORDINARY:
+                    result = super().execute_field(
+                        parent_type, source_value, field_details_list, field_path, position_context
+                    )
                 if result is not Undefined:
                     results[response_name] = result
                     if is_awaitable(result):
@@ -174,6 +209,45 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if not awaitable_fields:
             return results
         return self._awaited(results, awaitable_fields)
+
+    def _plain_object(
+        self,
+        source: Any,
+        plain_object: PlainObject,
+        field_details_list: Any,
+        path: Path,
+        position_context: Any,
+    ) -> Any:
+        """What `execute_field` makes of an object read from an attribute, without resolve
+        info or resolver calls: its subfields, with their errors handled as the field's own.
+        `_ORDINARY` for a missing or null value (the ordinary path reports a non-null one)."""
+        name, object_type, return_type = plain_object
+        value = getattr(source, name, None)
+        if value is None:
+            return _ORDINARY
+        try:
+            completed = self.collect_and_execute_subfields(
+                object_type, field_details_list, path, value, position_context
+            )
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
+        if self.is_awaitable(completed):
+            return self._completed_later(completed, return_type, field_details_list, path)
+        return completed
+
+    async def _completed_later(
+        self,
+        completed: Awaitable[Any],
+        return_type: GraphQLOutputType,
+        field_details_list: Any,
+        path: Path,
+    ) -> Any:
+        try:
+            return await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
 
     @staticmethod
     async def _awaited(results: dict[str, Any], awaitable_fields: list[str]) -> dict[str, Any]:
