@@ -168,6 +168,8 @@ async def test_customer_list_matches_for_every_viewer_and_filter(
         {"first": None, "before": cursor},
         {"search": "sha"},
         {"search": "family shape", "category": "PARTICIPANT"},
+        {"search": str(shapes["family"].customer["number"])},
+        {"search": str(shapes["family"].customer["id"])},
     ):
         compiled, _ = await pair.counts(CUSTOMER_LIST, variables, staff)
         assert compiled == "1", variables

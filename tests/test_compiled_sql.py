@@ -285,15 +285,16 @@ def test_start_up_log_says_which_documents_run_as_one_statement(
     member = Viewer(STAFF.business_id, Role.CUSTOMER, uuid.uuid4(), 1)
     assert list_plan.bind({}, member) is None
     another_list = encode_cursor(list_signature("people", "other"), ["lee ann", customer])
-    for refused in (
+    refusals: tuple[dict[str, object], ...] = (
         {"first": 101},
         {"first": 1, "last": 1},
         {"after": "garbage"},
         {"before": another_list},
         {"search": "x" * 201},
         {"order": "SIDEWAYS"},
-    ):
-        assert list_plan.bind(refused, STAFF) is None, refused
+    )
+    for refusal in refusals:
+        assert list_plan.bind(refusal, STAFF) is None, refusal
     (tmp_path / "acted.graphql").unlink()
     (tmp_path / "customers.graphql").unlink()
     (tmp_path / "wider.graphql").write_text(WIDER)

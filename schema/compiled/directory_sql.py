@@ -62,9 +62,11 @@ class DirectoryPage:
     params: Sequence[str]
 
     def count(self, alias: str) -> str:
-        """The count, capped as `directory_page` in resolvers.directory caps it."""
+        """The count, capped as `directory_page` in resolvers.directory caps it. OFFSET 0
+        keeps the subquery whole: pulled up, the call would be copied into each field that
+        reads the total, and the count run once per field."""
         filters = ", ".join(self.params[:_FILTER_PARAMS])
-        return f"(SELECT directory_count({filters}, {COUNT_CAP + 1}) AS total) {alias}"
+        return f"(SELECT directory_count({filters}, {COUNT_CAP + 1}) AS total OFFSET 0) {alias}"
 
     def lateral(self, edge: str, alias: str) -> str:
         """The page's edges as JSON text, whether more rows follow, the first and last cursors

@@ -214,7 +214,6 @@ CUSTOMER: dict[str, FieldSql] = {
     "version": _int("version"),
     "createdAt": _datetime("created_at"),
     "updatedAt": _datetime("updated_at"),
-    "customer": Lookup("Customer", "customers {a} WHERE {a}.id = {t}.id"),
     "mergedInto": Lookup("Customer", "customers {a} WHERE {a}.id = {t}.merged_into_id"),
     "participants": Children(
         "Participant",
@@ -244,6 +243,9 @@ CUSTOMER: dict[str, FieldSql] = {
     "notes": Tab(history.NOTES, "Note", staff_only=True),
     "accountHistory": Tab(history.ACCOUNT_HISTORY, "AccountHistoryEntry", staff_only=True),
 }
+
+# A customer's customer is itself: the same row, not a second read of it.
+CUSTOMER["customer"] = Embedded(CUSTOMER)
 
 PARTICIPANT: dict[str, FieldSql] = {
     **_PERSON,
