@@ -6,7 +6,8 @@ in `mapping`; objects become concatenated JSON text over their row, lists and co
 correlated subqueries aggregated with `string_agg`. Arguments are not spliced in: each one that
 matters is a parameter (`$1` is the request's "now"), bound per request after the same checks
 plain execution makes. A request the statement would not answer identically (an argument out of
-range, a search, a cursor) is refused by `bind`, and the caller runs it through today's path.
+range, a bad cursor, a tab's search, a member asking for the staff-only list) is refused by
+`bind`, and the caller runs it through today's path.
 """
 
 from __future__ import annotations
@@ -295,7 +296,7 @@ class _Builder:
         return re.sub(r"\n\s*", " ", sql.replace("'||'", ""))
 
     def _shape(self, default: PageShape | int) -> PageShape | int:
-        """The next tab's or chart's part of the shape (the default when compiling)."""
+        """The next connection's or chart's part of the shape (the default when compiling)."""
         self.shaped += 1
         return default if self.shape is None else self.shape[self.shaped - 1]
 
