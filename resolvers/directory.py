@@ -16,7 +16,7 @@ from typing import Any
 
 from loaders.base import AttributeRecord
 from schema.errors import ApiError, ErrorCode
-from schema.pagination import COUNT_CAP, PageRequest, list_signature
+from schema.pagination import COUNT_CAP, PageRequest, list_signature, page_request
 from server.db import ReadTransaction
 
 MAX_SEARCH_LENGTH = 200
@@ -79,6 +79,62 @@ def directory_signature(status: str, category: str, search: Search, descending: 
     return list_signature("people", status, category, search.signature, descending)
 
 
+# A cursor's keys: the row's name key and person id.
+CURSOR_KEYS = (str, uuid.UUID)
+Bound = tuple[str | None, uuid.UUID | None]
+
+
+@dataclass(frozen=True)
+class DirectoryRequest:
+    """The list's arguments, read and checked: which people, in which order, which page."""
+
+    status: str
+    category: str
+    search: Search
+    descending: bool
+    signature: str
+    page: PageRequest
+
+    @property
+    def filter_arguments(self) -> tuple[Any, ...]:
+        """The filter's arguments, in the order both functions take them."""
+        return _params(self.status, self.category, self.search)
+
+    @property
+    def bounds(self) -> tuple[Bound, Bound]:
+        """The keys the page lies strictly between (lower, upper), in name order: `after` is
+        the lower bound of an ascending list and the upper of a descending one; fetching
+        backward flips the scan direction, not the bounds."""
+        after = self.page.after or [None, None]
+        before = self.page.before or [None, None]
+        lower, upper = (before, after) if self.descending else (after, before)
+        return (lower[0], lower[1]), (upper[0], upper[1])
+
+    @property
+    def fetch_descending(self) -> bool:
+        """The scan direction: the list's order, reversed when paging backward."""
+        return self.descending != self.page.backward
+
+
+def directory_request(
+    status: str,
+    category: str,
+    search: str | None,
+    *,
+    descending: bool,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> DirectoryRequest:
+    """The list's arguments checked (top-level INVALID_ARGUMENT or INVALID_CURSOR), the search
+    before the page."""
+    terms = parse_search(search)
+    signature = directory_signature(status, category, terms, descending)
+    page = page_request(signature, first, after, last, before, key_parsers=CURSOR_KEYS)
+    return DirectoryRequest(status, category, terms, descending, signature, page)
+
+
 def _params(status: str, category: str, search: Search) -> tuple[Any, ...]:
     """The filter's arguments, in the order both functions take them."""
     return (
@@ -89,9 +145,6 @@ def _params(status: str, category: str, search: Search) -> tuple[Any, ...]:
         search.number,
         search.person_id,
     )
-
-
-Bound = tuple[str | None, uuid.UUID | None]
 
 
 async def fetch_page(
@@ -119,31 +172,21 @@ async def fetch_page(
 
 
 async def directory_page(
-    reader: ReadTransaction,
-    status: str,
-    category: str,
-    search: Search,
-    request: PageRequest,
-    *,
-    descending: bool,
+    reader: ReadTransaction, request: DirectoryRequest
 ) -> tuple[list[Any], int]:
     """Up to `size + 1` rows in fetch direction, and the capped total."""
     rows: list[Any] = []
-    if request.size > 0:
-        after = request.after or [None, None]
-        before = request.before or [None, None]
-        # In list order `after` is the lower bound for ascending lists and the upper for
-        # descending ones; fetching backward flips the scan direction, not the bounds.
-        lower, upper = (before, after) if descending else (after, before)
+    if request.page.size > 0:
+        lower, upper = request.bounds
         rows = await fetch_page(
             reader,
-            status,
-            category,
-            search,
-            lower=(lower[0], lower[1]),
-            upper=(upper[0], upper[1]),
-            descending=descending != request.backward,
-            limit=request.size + 1,
+            request.status,
+            request.category,
+            request.search,
+            lower=lower,
+            upper=upper,
+            descending=request.fetch_descending,
+            limit=request.page.size + 1,
         )
-    total = await reader.fetchval_raw(COUNT, *_params(status, category, search), COUNT_CAP + 1)
+    total = await reader.fetchval_raw(COUNT, *request.filter_arguments, COUNT_CAP + 1)
     return rows, int(total)

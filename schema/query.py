@@ -10,7 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.customers import SortDirection, customer_list_signature, customer_page
-from resolvers.directory import directory_page, directory_signature, parse_search
+from resolvers.directory import directory_page, directory_request
 from schema.campaigns import CampaignQueries
 from schema.errors import ApiError, ErrorCode
 from schema.jobs import JobQueries
@@ -137,20 +137,24 @@ class Query(JobQueries, PaymentMethodQueries, MemberQueries, CampaignQueries):
         last: LastArg = None,
         before: BeforeArg = None,
     ) -> Connection[Person]:
-        terms = parse_search(search)
-        descending = order is SortOrder.DESC
-        signature = directory_signature(status.name, category.name, terms, descending)
-        request = page_request(signature, first, after, last, before, key_parsers=(str, uuid.UUID))
-        rows, total = await directory_page(
-            info.context.reader, status.name, category.name, terms, request, descending=descending
+        request = directory_request(
+            status.name,
+            category.name,
+            search,
+            descending=order is SortOrder.DESC,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
         )
+        rows, total = await directory_page(info.context.reader, request)
         people = await people_from_directory_rows(info, rows)
         nodes = [
             (person, [row.name_key, str(row.person_id)])
             for person, row in zip(people, rows, strict=True)
             if person is not None
         ]
-        return build_connection(nodes, request, signature, total)
+        return build_connection(nodes, request.page, request.signature, total)
 
     @strawberry.field(
         description="One customer by id; null when there is none in the viewer's business or the "

@@ -60,6 +60,16 @@ class Pair:
         assert compiled.headers.get(statements) in {plain.headers.get(statements), "1"}
         return orjson.loads(compiled.content)
 
+    async def counts(self, query: str, variables: dict[str, Any], token: str) -> tuple[str, str]:
+        """The statement counts of both apps for one request (after checking the answers
+        match)."""
+        await self.same(query, variables, token)
+        body = {"query": query, "variables": variables}
+        headers = {"Authorization": f"Bearer {token}"}
+        compiled = await self.compiled.post("/graphql", json=body, headers=headers)
+        plain = await self.plain.post("/graphql", json=body, headers=headers)
+        return compiled.headers["x-sql-statements"], plain.headers["x-sql-statements"]
+
 
 @contextlib.asynccontextmanager
 async def _client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:

@@ -143,17 +143,40 @@ async def test_customer_list_matches_for_every_viewer_and_filter(
     mine, other = two_businesses
     shapes = await customer_shapes(owner, pair, mine, busy_rows=0)
     people = EXTRA_DOCUMENTS["people_fragments.graphql"]
-    for token in viewers(pair, mine, other, shapes["family"], shapes["empty"].customer).values():
-        for category in ("EVERYONE", "PRIMARY", "LEAD", "PARTICIPANT", "ADDITIONAL_USER"):
+    tokens = viewers(pair, mine, other, shapes["family"], shapes["empty"].customer)
+    for viewer, token in tokens.items():
+        # Staff of either business get the statement; anyone else plain execution's refusal.
+        one_statement = viewer in {"owner", "staff", "another business"}
+        for category in CATEGORIES:
             for status in ("ACTIVE", "ARCHIVED"):
-                await pair.same(CUSTOMER_LIST, {"category": category, "status": status}, token)
+                variables = {"category": category, "status": status}
+                if token is None:
+                    await pair.same(CUSTOMER_LIST, variables, token)
+                    continue
+                compiled, plain = await pair.counts(CUSTOMER_LIST, variables, token)
+                assert compiled == ("1" if one_statement else plain), (viewer, variables)
         await pair.same(people, {"search": "sha", "first": 50}, token)
     staff = pair.token(mine.id, "staff", mine.staff_id)
+    listed = await pair.same(CUSTOMER_LIST, {"first": 100}, staff)
+    kinds = {edge["node"]["__typename"] for edge in listed["data"]["people"]["edges"]}
+    assert kinds == {"Customer", "Participant", "AdditionalUser"}
     first = await pair.same(CUSTOMER_LIST, {"first": 3}, staff)
     cursor = first["data"]["people"]["pageInfo"]["endCursor"]
-    await pair.same(CUSTOMER_LIST, {"first": 3, "after": cursor}, staff)
-    await pair.same(CUSTOMER_LIST, {"last": 2, "before": cursor}, staff)
-    await pair.same(CUSTOMER_LIST, {"first": 3, "after": cursor, "order": "DESC"}, staff)
+    for variables in (
+        {"first": 3, "after": cursor},
+        {"first": None, "last": 2, "before": cursor},
+        {"first": None, "before": cursor},
+        {"search": "sha"},
+        {"search": "family shape", "category": "PARTICIPANT"},
+        {"search": str(shapes["family"].customer["number"])},
+        {"search": str(shapes["family"].customer["id"])},
+    ):
+        compiled, _ = await pair.counts(CUSTOMER_LIST, variables, staff)
+        assert compiled == "1", variables
+    # A cursor of another sort is refused as plain execution refuses it.
+    resorted = {"first": 3, "after": cursor, "order": "DESC"}
+    refused = await pair.same(CUSTOMER_LIST, resorted, staff)
+    assert refused["errors"][0]["extensions"]["code"] == "INVALID_CURSOR"
 
 
 page_sizes = st.one_of(st.none(), st.integers(min_value=-2, max_value=102))
@@ -209,6 +232,92 @@ async def test_varied_variables_match_plain_execution(
 async def _has_people(pair: Pair, token: str) -> bool:
     body = await pair.same(CUSTOMER_LIST, {"first": 1}, token)
     return bool(body["data"]["people"]["edges"])
+
+
+# Names that share a sort key (the id breaks the tie) or that a cursor must escape.
+AWKWARD_NAMES = (
+    ("Ann", "Lee"),
+    ("Ann", "Lee"),
+    ("ann", "LEE"),
+    ('Zoë "Q"', "O'Brien \\ Jr"),
+    ("Jürgen", "Straße"),
+    ("🎉", "Émile"),
+    ("Ａnn", "Lee-Smith"),
+)
+CATEGORIES = ("EVERYONE", "PRIMARY", "LEAD", "APP_USER", "PARTICIPANT", "ADDITIONAL_USER")
+
+
+async def _list_of_every_kind(
+    owner: factories.Owner, pair: Pair, business: factories.BusinessFixture
+) -> None:
+    """The customer shapes, plus awkward names: a customer who takes part, a participant and
+    an additional user of each, one of them archived."""
+    await customer_shapes(owner, pair, business, busy_rows=0)
+    for i, (first_name, last_name) in enumerate(AWKWARD_NAMES):
+        status = "ARCHIVED" if i == 2 else "ACTIVE"
+        person = await factories.customer(owner, business.id, first_name, last_name, status=status)
+        if i % 2:
+            await factories.participant(owner, person, is_self=True)
+        await factories.participant(owner, person, first_name)
+        await factories.additional_user(owner, person, first_name)
+
+
+@settings(settings.get_profile("ci"), suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    status=st.sampled_from(["ACTIVE", "ARCHIVED"]),
+    category=st.sampled_from(CATEGORIES),
+    order=st.sampled_from(["ASC", "DESC"]),
+    size=st.one_of(st.none(), st.integers(min_value=0, max_value=6), st.sampled_from([100, 101])),
+    backward=st.booleans(),
+    cursor=st.one_of(
+        st.none(), st.integers(min_value=0, max_value=60), st.sampled_from(["garbage", "other"])
+    ),
+    search=st.one_of(st.none(), st.sampled_from(["", "a", "lee", "ann lee", "o'b", "straße"])),
+)
+async def test_customer_list_pages_are_one_statement_and_match(
+    pair: Pair,
+    owner: factories.Owner,
+    two_businesses: tuple[factories.BusinessFixture, ...],
+    status: str,
+    category: str,
+    order: str,
+    size: int | None,
+    backward: bool,
+    cursor: int | str | None,
+    search: str | None,
+) -> None:
+    mine, _ = two_businesses
+    staff = pair.token(mine.id, "staff", mine.staff_id)
+    if not await _has_people(pair, staff):
+        await _list_of_every_kind(owner, pair, mine)
+    listing = {"status": status, "category": category, "order": order, "search": search}
+    whole = await pair.same(CUSTOMER_LIST, {**listing, "first": 100}, staff)
+    cursors = [edge["cursor"] for edge in whole["data"]["people"]["edges"]]
+    if isinstance(cursor, int):
+        chosen = cursors[cursor % len(cursors)] if cursors else None
+    elif cursor == "other":  # a cursor of the same list in the other order
+        reverse = {**listing, "order": "DESC" if order == "ASC" else "ASC", "first": 1}
+        chosen = (await pair.same(CUSTOMER_LIST, reverse, staff))["data"]["people"]["pageInfo"][
+            "endCursor"
+        ]
+    else:
+        chosen = cursor
+    if backward:
+        variables = {**listing, "first": None, "last": size, "before": chosen}
+    else:
+        variables = {**listing, "first": size, "after": chosen}
+    # The page, then the next one in the same direction from its own cursors.
+    for _ in range(2):
+        compiled, plain = await pair.counts(CUSTOMER_LIST, variables, staff)
+        body = await pair.same(CUSTOMER_LIST, variables, staff)
+        assert compiled == ("1" if "errors" not in body else plain), variables
+        if "errors" in body:
+            break
+        info = body["data"]["people"]["pageInfo"]
+        if backward:
+            variables = {**variables, "before": info["startCursor"]}
+        else:
+            variables = {**variables, "after": info["endCursor"]}
 
 
 async def test_persisted_query_hash_serves_the_trusted_document(

@@ -8,7 +8,6 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -130,16 +129,6 @@ async def pair(
         yield apps
 
 
-async def _counts(pair: Pair, query: str, variables: dict[str, Any], token: str) -> tuple[str, str]:
-    """The statement counts of both apps for one request (after checking the answers match)."""
-    await pair.same(query, variables, token)
-    body = {"query": query, "variables": variables}
-    headers = {"Authorization": f"Bearer {token}"}
-    compiled = await pair.compiled.post("/graphql", json=body, headers=headers)
-    plain = await pair.plain.post("/graphql", json=body, headers=headers)
-    return compiled.headers["x-sql-statements"], plain.headers["x-sql-statements"]
-
-
 async def test_the_profile_is_one_statement_for_every_viewer(
     pair: Pair, owner: factories.Owner, two_businesses: tuple[factories.BusinessFixture, ...]
 ) -> None:
@@ -150,7 +139,7 @@ async def test_the_profile_is_one_statement_for_every_viewer(
     await hf.fill_every_tab(owner, busy, cat, 25)
     variables = {"id": str(busy["id"])}
     staff = pair.token(mine.id, "staff", mine.staff_id)
-    compiled, plain = await _counts(pair, PROFILE, variables, staff)
+    compiled, plain = await pair.counts(PROFILE, variables, staff)
     assert (compiled, int(plain)) == ("1", 12)
     body = await pair.same(PROFILE, variables, staff)
     assert body["data"]["customer"]["bookings"]["pageInfo"]["hasNextPage"] is True
@@ -160,7 +149,7 @@ async def test_the_profile_is_one_statement_for_every_viewer(
     helper = await factories.additional_user(owner, busy, "Helper")
     for role, subject in (("customer", busy["id"]), ("additional_user", helper["id"])):
         member = pair.token(mine.id, role, subject)
-        compiled, _ = await _counts(pair, PROFILE, variables, member)
+        compiled, _ = await pair.counts(PROFILE, variables, member)
         assert compiled == "1"
         body = await pair.same(PROFILE, variables, member)
         assert [e["path"] for e in body["errors"]] == [
@@ -170,15 +159,15 @@ async def test_the_profile_is_one_statement_for_every_viewer(
     stranger = pair.token(mine.id, "customer", helper["id"])
     assert (await pair.same(PROFILE, variables, stranger))["data"] == {"customer": None}
     # So do arguments the statement does not answer: an error to report, a search.
-    assert (await _counts(pair, PROFILE, {"id": "nope"}, staff))[0] != "1"
+    assert (await pair.counts(PROFILE, {"id": "nope"}, staff))[0] != "1"
     searched = {**variables, "search": "note"}
-    compiled, plain = await _counts(pair, WIDER, searched, staff)
+    compiled, plain = await pair.counts(WIDER, searched, staff)
     assert compiled == plain != "1"
     # Cursors are the statement's own: the next page, and the one before it again.
     first = await pair.same(WIDER, variables, staff)
     page = first["data"]["customer"]["appointments"]["pageInfo"]
     after = {**variables, "after": page["endCursor"]}
-    assert (await _counts(pair, WIDER, after, staff))[0] == "1"
+    assert (await pair.counts(WIDER, after, staff))[0] == "1"
     second = await pair.same(WIDER, after, staff)
     assert second["data"]["customer"]["appointments"]["pageInfo"]["hasPreviousPage"] is True
 
@@ -240,12 +229,12 @@ async def test_awkward_values_print_as_plain_execution_prints_them(
         {"id": str(person["id"]), "months": 1},
         {"id": str(other["id"]), "months": 5, "last": 0},
     ):
-        compiled, _ = await _counts(pair, WIDER, variables, staff)
+        compiled, _ = await pair.counts(WIDER, variables, staff)
         assert compiled == "1"
     for role in ("customer", "additional_user"):
         subject = person["id"] if role == "customer" else helper["id"]
         member = pair.token(mine.id, role, subject)
-        compiled, _ = await _counts(pair, WIDER, {"id": str(person["id"])}, member)
+        compiled, _ = await pair.counts(WIDER, {"id": str(person["id"])}, member)
         assert compiled == "1"
     wide = await pair.same(WIDER, {"id": str(person["id"])}, staff)
     prices = [e["node"]["price"]["money"] for e in wide["data"]["customer"]["bookings"]["edges"]]
@@ -267,6 +256,7 @@ def test_start_up_log_says_which_documents_run_as_one_statement(
     (tmp_path / "acted.graphql").write_text(
         "query($id: ID!) { customer(id: $id) { videos { edges { node { actedBy { id } } } } } }"
     )
+    (tmp_path / "customers.graphql").write_text("{ customers { totalCount } }")
     with caplog.at_level(logging.INFO, logger="schema.compiled.registry"):
         registry = TrustedDocuments.load(
             app_schema._schema, (QUERIES, tmp_path), trusted_only=False
@@ -274,8 +264,9 @@ def test_start_up_log_says_which_documents_run_as_one_statement(
     reasons = {d.name: d.not_sql_because for d in registry.by_hash.values()}
     assert reasons == {
         "profile.graphql": None,
-        "customer_list.graphql": "Query.people has no SQL mapping",
+        "customer_list.graphql": None,
         "acted.graphql": "VideoPurchase.actedBy has no SQL mapping",
+        "customers.graphql": "Query.customers has no SQL mapping",
     }
     # What the statement would not answer as plain execution does is left to it, per request.
     profile = next(d for d in registry.by_hash.values() if d.name == "profile.graphql")
@@ -285,7 +276,27 @@ def test_start_up_log_says_which_documents_run_as_one_statement(
     assert plan.bind({"id": customer}, STAFF) is not None
     for refused in ({"id": "nope"}, {}, {"id": 5.5}):
         assert plan.bind(refused, STAFF) is None
+    # The list: staff only, and only arguments the field itself accepts.
+    listing = next(d for d in registry.by_hash.values() if d.name == "customer_list.graphql")
+    list_plan = listing.sql_plan_for("CustomerList")
+    assert list_plan is not None
+    assert list_plan.bind({}, STAFF) is not None
+    assert list_plan.bind({"search": "sm", "first": None, "last": 0}, STAFF) is not None
+    member = Viewer(STAFF.business_id, Role.CUSTOMER, uuid.uuid4(), 1)
+    assert list_plan.bind({}, member) is None
+    another_list = encode_cursor(list_signature("people", "other"), ["lee ann", customer])
+    refusals: tuple[dict[str, object], ...] = (
+        {"first": 101},
+        {"first": 1, "last": 1},
+        {"after": "garbage"},
+        {"before": another_list},
+        {"search": "x" * 201},
+        {"order": "SIDEWAYS"},
+    )
+    for refusal in refusals:
+        assert list_plan.bind(refusal, STAFF) is None, refusal
     (tmp_path / "acted.graphql").unlink()
+    (tmp_path / "customers.graphql").unlink()
     (tmp_path / "wider.graphql").write_text(WIDER)
     wider = TrustedDocuments.load(app_schema._schema, (tmp_path,), trusted_only=False)
     wide_plan = next(iter(wider.by_hash.values())).sql_plan_for("Wider")

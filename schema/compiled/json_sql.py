@@ -108,8 +108,13 @@ def array_agg(element: str, order_by: str) -> str:
 
 
 def cursor(signature_param: str, sort_at: str, row_id: str) -> str:
-    """The cursor `encode_cursor` writes: urlsafe base64 of `["sig",["<iso>","<uuid>"]]`,
-    unpadded. PostgreSQL's base64 wraps lines every 76 characters and pads."""
-    raw = f"'[\"'||{signature_param}||'\",[\"'||{utc_stamp(sort_at)}||'\",\"'||{row_id}||'\"]]'"
+    """The cursor of a row sorted by an instant: `["sig",["<iso>","<uuid>"]]`."""
+    return keys_cursor(signature_param, f"'[\"'||{utc_stamp(sort_at)}||'\",\"'||{row_id}||'\"]'")
+
+
+def keys_cursor(signature_param: str, keys: str) -> str:
+    """The cursor `encode_cursor` writes for the JSON text `keys` (a list): urlsafe base64 of
+    `["sig",<keys>]`, unpadded. PostgreSQL's base64 wraps lines every 76 characters and pads."""
+    raw = f"'[\"'||{signature_param}||'\",'||{keys}||']'"
     encoded = f"encode(convert_to({raw},'UTF8'),'base64')"
     return f"rtrim(translate({encoded},E'+/\\n','-_'),'=')"

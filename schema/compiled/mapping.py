@@ -75,7 +75,16 @@ class SalesChart:
     """The sales chart (`Customer.salesActivity(months:)`)."""
 
 
-FieldSql = Leaf | Embedded | Lookup | Children | Tab | SalesChart
+@dataclass(frozen=True)
+class Directory:
+    """The customer list's connection (`Query.people`): a page of directory rows and their
+    capped count, read through the directory's own functions; each row's node is the Lookup
+    of its `kind` (over `{t}`, the directory row: `person_id`, `kind`, `customer_id`)."""
+
+    by_kind: Mapping[str, Lookup]
+
+
+FieldSql = Leaf | Embedded | Lookup | Children | Tab | SalesChart | Directory
 
 
 def _string(column: str) -> Leaf:
@@ -205,7 +214,6 @@ CUSTOMER: dict[str, FieldSql] = {
     "version": _int("version"),
     "createdAt": _datetime("created_at"),
     "updatedAt": _datetime("updated_at"),
-    "customer": Lookup("Customer", "customers {a} WHERE {a}.id = {t}.id"),
     "mergedInto": Lookup("Customer", "customers {a} WHERE {a}.id = {t}.merged_into_id"),
     "participants": Children(
         "Participant",
@@ -236,6 +244,9 @@ CUSTOMER: dict[str, FieldSql] = {
     "accountHistory": Tab(history.ACCOUNT_HISTORY, "AccountHistoryEntry", staff_only=True),
 }
 
+# A customer's customer is itself: the same row, not a second read of it.
+CUSTOMER["customer"] = Embedded(CUSTOMER)
+
 PARTICIPANT: dict[str, FieldSql] = {
     **_PERSON,
     "kind": _constant('"PARTICIPANT"'),
@@ -258,6 +269,19 @@ ADDITIONAL_USER: dict[str, FieldSql] = {
     "version": _int("version"),
     "createdAt": _datetime("created_at"),
     "customer": _CUSTOMER_OF_ROW,
+}
+
+# The customer list: a directory row is a customer, a participant or an additional user.
+QUERY: dict[str, FieldSql] = {
+    "people": Directory(
+        {
+            "CUSTOMER": Lookup("Customer", "customers {a} WHERE {a}.id = {t}.person_id"),
+            "PARTICIPANT": Lookup("Participant", "participants {a} WHERE {a}.id = {t}.person_id"),
+            "ADDITIONAL_USER": Lookup(
+                "AdditionalUser", "additional_users {a} WHERE {a}.id = {t}.person_id"
+            ),
+        }
+    ),
 }
 
 PAYMENT_METHOD: dict[str, FieldSql] = {

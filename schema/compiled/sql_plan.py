@@ -6,7 +6,8 @@ in `mapping`; objects become concatenated JSON text over their row, lists and co
 correlated subqueries aggregated with `string_agg`. Arguments are not spliced in: each one that
 matters is a parameter (`$1` is the request's "now"), bound per request after the same checks
 plain execution makes. A request the statement would not answer identically (an argument out of
-range, a search, a cursor) is refused by `bind`, and the caller runs it through today's path.
+range, a bad cursor, a tab's search, a member asking for the staff-only list) is refused by
+`bind`, and the caller runs it through today's path.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from graphql import (
     DocumentNode,
@@ -29,6 +30,8 @@ from graphql import (
     GraphQLOutputType,
     GraphQLSchema,
     OperationDefinitionNode,
+    get_nullable_type,
+    is_abstract_type,
 )
 from graphql.execution.collect_fields import (
     FieldDetailsList,
@@ -40,10 +43,14 @@ from graphql.execution.values import VariableValues, get_argument_values, get_va
 
 from loaders import history
 from resolvers.profile import CURSOR_KEYS, parse_tab_search
+from schema.compiled import directory_sql
 from schema.compiled import json_sql as j
+from schema.compiled.directory_sql import DirectoryPage, directory_params
 from schema.compiled.mapping import (
+    QUERY,
     TYPES,
     Children,
+    Directory,
     Embedded,
     FieldSql,
     Leaf,
@@ -52,8 +59,9 @@ from schema.compiled.mapping import (
     Tab,
     chart_source,
 )
+from schema.compiled.pages import PageShape, page_summary
 from schema.compiled.plan import NotCompilable
-from schema.pagination import COUNT_CAP, DEFAULT_PAGE_SIZE, list_signature, page_request
+from schema.pagination import COUNT_CAP, list_signature, page_request
 from schema.profile import MAX_CHART_MONTHS
 from server.auth import Viewer
 
@@ -67,28 +75,16 @@ _DEFAULT_MONTHS = 12
 MAX_SHAPES = 32
 
 
-@dataclass(frozen=True)
-class TabShape:
-    """What changes a tab's SQL text: its direction, which cursors bound the page, and the page
-    size. Sizes and the chart's months are written into the text, not bound: with every value
-    that shapes the plan in the text, the generic plan PostgreSQL caches per connection is as
-    good as a custom one, so it stops planning the statement (about 8-14 ms) on every run."""
-
-    backward: bool = False
-    after: bool = False
-    before: bool = False
-    size: int = DEFAULT_PAGE_SIZE
-
-
-# A statement's shape: a TabShape per tab and the months of each chart, in walk order.
-Shape = tuple[TabShape | int, ...]
+# A statement's shape: a PageShape per connection (tabs, the list) and the months of each
+# chart, in walk order.
+Shape = tuple[PageShape | int, ...]
 
 
 @dataclass(frozen=True)
 class Slot:
     """An argument-bearing field: the parameters it binds start at `first_param`."""
 
-    kind: str  # "customer", "tab" or "chart"
+    kind: str  # "customer", "tab", "chart" or "people"
     field_def: GraphQLField
     node: FieldNode
     first_param: int
@@ -141,7 +137,7 @@ class SqlPlan:
             return None
         params: list[Any] = [history.now(), viewer.subject_id]
         customers: list[uuid.UUID | None] = []
-        shape: list[TabShape | int] = []
+        shape: list[PageShape | int] = []
         try:
             for slot in self.slots:
                 args = get_argument_values(slot.field_def, slot.node, coerced)
@@ -153,9 +149,16 @@ class SqlPlan:
                     if not 1 <= args["months"] <= MAX_CHART_MONTHS:
                         return None
                     shape.append(int(args["months"]))
+                elif slot.kind == "people":
+                    # Staff only: anyone else is refused by plain execution, as it does.
+                    if role != "staff":
+                        return None
+                    page_shape, list_params = directory_params(args)
+                    shape.append(page_shape)
+                    params += list_params
                 elif slot.staff_only and role != "staff":
                     # Refused before its arguments are read, as `_staff_only` does.
-                    shape.append(TabShape())
+                    shape.append(PageShape())
                     params += [None] * len(_TAB_PARAMS)
                 else:
                     bound = _tab_params(slot, args, customers[slot.customer_slot])
@@ -185,7 +188,7 @@ class SqlPlan:
 
 def _tab_params(
     slot: Slot, args: dict[str, Any], customer_id: uuid.UUID | None
-) -> tuple[TabShape, list[Any]] | None:
+) -> tuple[PageShape, list[Any]] | None:
     """The tab's shape and parameters as `tab_connection` reads its arguments, or None when
     the statement does not answer them (plain execution then reports what is wrong)."""
     if customer_id is None or any(
@@ -204,7 +207,7 @@ def _tab_params(
         key_parsers=CURSOR_KEYS,
     )
     after, before = request.after or [None, None], request.before or [None, None]
-    shape = TabShape(request.backward, request.after is not None, request.before is not None)
+    shape = PageShape(request.backward, request.after is not None, request.before is not None)
     return replace(shape, size=request.size), [signature, *after, *before]
 
 
@@ -280,7 +283,11 @@ class _Builder:
             elif node.name.value == "customer":
                 members.append((name, self._root_customer(query, name, details)))
             else:
-                raise NotCompilable(f"Query.{node.name.value} has no SQL mapping")
+                field_sql = QUERY.get(node.name.value)
+                if not isinstance(field_sql, Directory):
+                    raise NotCompilable(f"Query.{node.name.value} has no SQL mapping")
+                field_def = query.fields[node.name.value]
+                members.append((name, self._people(field_def, details, field_sql)))
         typed = ",".join(f"${i}::{kind}" for i, kind in enumerate(self.param_types, 1))
         found = f", ARRAY[{','.join(self.found)}]::boolean[]" if self.forbidden else ""
         sql = f"SELECT {j.obj(members)}{found} FROM (SELECT {typed}) request"
@@ -288,15 +295,15 @@ class _Builder:
         # holds a line break or `'||'`): asyncpg keeps prepared statements of at most 15 kB.
         return re.sub(r"\n\s*", " ", sql.replace("'||'", ""))
 
-    def _shape(self, default: TabShape | int) -> TabShape | int:
-        """The next tab's or chart's part of the shape (the default when compiling)."""
+    def _shape(self, default: PageShape | int) -> PageShape | int:
+        """The next connection's or chart's part of the shape (the default when compiling)."""
         self.shaped += 1
         return default if self.shape is None else self.shape[self.shaped - 1]
 
     def default_shape(self) -> Shape:
         """The shape the compiling walk assumed."""
         return tuple(
-            TabShape() if s.kind == "tab" else _DEFAULT_MONTHS
+            _DEFAULT_MONTHS if s.kind == "chart" else PageShape()
             for s in self.slots
             if s.kind != "customer"
         )
@@ -391,28 +398,30 @@ class _Builder:
             source = field_sql.source
             if field_sql.account_row and self.role != "staff":
                 source += f" WHERE {{a}}.customer_id = {self._viewer_account()}"
-            text = self._lookup(field_def, details, field_sql.type_name, source, t)
+            object_type = _object_type(field_def.type)
+            text = self._lookup(object_type, details, field_sql.type_name, source, t)
             return j.or_null(text) if nullable else text
         if isinstance(field_sql, Children):
             return self._children(field_def, details, field_sql, t)
         if isinstance(field_sql, SalesChart):
             self._slot("chart", field_def, details[0].node, [])
             source = chart_source(t, str(self._shape(_DEFAULT_MONTHS)))
-            return self._lookup(field_def, details, "SalesActivity", source, t)
+            object_type = _object_type(field_def.type)
+            return self._lookup(object_type, details, "SalesActivity", source, t)
+        if isinstance(field_sql, Directory):
+            raise NotCompilable("the customer list is read only at the root")
         return self._tab(field_def, details, field_sql, scope)
 
     def _lookup(
         self,
-        field_def: GraphQLField,
+        object_type: GraphQLObjectType,
         details: FieldDetailsList,
         type_name: str,
         source: str,
         t: str,
     ) -> str:
         alias = self._alias("r")
-        members = self._members(
-            _object_type(field_def.type), details, TYPES[type_name], _Scope(alias)
-        )
+        members = self._members(object_type, details, TYPES[type_name], _Scope(alias))
         source = source.replace("{a}", alias).replace("{t}", t)
         return f"(SELECT {j.obj(members)} FROM {source})"
 
@@ -441,15 +450,79 @@ class _Builder:
             tab_name=tab.spec.name,
             staff_only=tab.staff_only,
         )
-        shape = self._shape(TabShape())
-        assert isinstance(shape, TabShape)
+        shape = self._shape(PageShape())
+        assert isinstance(shape, PageShape)
         if tab.staff_only and self.role != "staff":
             nodes = tuple(d.node for d in details)
             self.forbidden.append(Forbidden(scope.root, scope.path, nodes))
             return "'null'"
         counted, paged, row = self._alias("n"), self._alias("p"), self._alias("r")
+
+        def node(node_type: GraphQLOutputType, node_details: FieldDetailsList) -> str:
+            mapping = TYPES[tab.type_name]
+            return j.obj(self._members(_object_type(node_type), node_details, mapping, _Scope(row)))
+
+        members, edge = self._connection(
+            field_def, details, tab.spec.name, shape, _Aliases(counted, paged, row), node
+        )
+        params = [f"${slot.first_param + i}::{kind}" for i, kind in enumerate(_TAB_PARAMS)]
+        page = _Page(tab.spec, shape, scope.alias, row, params)
+        return f"(SELECT {members} FROM {page.count(counted)}, {page.lateral(edge, paged)})"
+
+    def _people(self, field_def: GraphQLField, details: FieldDetailsList, people: Directory) -> str:
+        """The customer list's connection; each node is the person of its row's kind."""
+        slot = self._slot("people", field_def, details[0].node, directory_sql.PARAM_TYPES)
+        shape = self._shape(PageShape())
+        assert isinstance(shape, PageShape)
+        counted, paged, row = self._alias("n"), self._alias("p"), self._alias("r")
+
+        def node(node_type: GraphQLOutputType, node_details: FieldDetailsList) -> str:
+            # graphql-core collects the selection again for each runtime type.
+            cases = []
+            for kind, lookup in people.by_kind.items():
+                runtime = self._runtime_type(node_type, lookup.type_name)
+                person = self._lookup(runtime, node_details, lookup.type_name, lookup.source, row)
+                cases.append(f"WHEN '{kind}' THEN {person}")
+            return f"CASE {row}.kind {' '.join(cases)} END"
+
+        members, edge = self._connection(
+            field_def, details, "Query.people", shape, _Aliases(counted, paged, row), node
+        )
+        params = [
+            f"${slot.first_param + i}::{kind}" for i, kind in enumerate(directory_sql.PARAM_TYPES)
+        ]
+        page = DirectoryPage(shape, row, params)
+        return f"(SELECT {members} FROM {page.count(counted)}, {page.lateral(edge, paged)})"
+
+    def _runtime_type(self, field_type: GraphQLOutputType, type_name: str) -> GraphQLObjectType:
+        """`type_name`, the object type a row becomes, checked to be one `field_type` allows."""
+        declared = get_nullable_type(field_type)
+        runtime = self.schema.get_type(type_name)
+        assert isinstance(runtime, GraphQLObjectType), type_name
+        if is_abstract_type(declared):
+            allowed = self.schema.is_sub_type(declared, runtime)
+        else:
+            allowed = declared is runtime
+        if not allowed:
+            raise NotCompilable(f"{type_name} is not a {declared}")
+        return runtime
+
+    def _connection(
+        self,
+        field_def: GraphQLField,
+        details: FieldDetailsList,
+        name: str,
+        shape: PageShape,
+        aliases: _Aliases,
+        node: Callable[[GraphQLOutputType, FieldDetailsList], str],
+    ) -> tuple[str, str]:
+        """A connection's JSON text over its count (`aliases.counted`: `total`) and its page
+        (`aliases.paged`: `edges`, `has_more`, `start_cursor`, `end_cursor`), and the JSON
+        text of one edge over a page row (`aliases.row`: `page_cursor` and what `node`
+        reads), "NULL" when no edges are asked for."""
+        counted, paged, row = aliases
         connection = _object_type(field_def.type)
-        edges: list[str] = []  # the edge's JSON text over `row`, once built
+        edges: list[str] = []
 
         def page_info(info_details: FieldDetailsList) -> str:
             more = f"{paged}.has_more::text"
@@ -464,23 +537,14 @@ class _Builder:
 
         def edge(edge_details: FieldDetailsList) -> str:
             if edges:
-                raise NotCompilable(f"{tab.spec.name} asks for its edges twice")
+                raise NotCompilable(f"{name} asks for its edges twice")
             edge_type = _object_type(connection.fields["edges"].type)
-            node_type = _object_type(edge_type.fields["node"].type)
-            edges.append(
-                self._fixed(
-                    edge_type,
-                    edge_details,
-                    {
-                        "cursor": _text(j.quoted(f"{row}.page_cursor")),
-                        "node": lambda node_details: j.obj(
-                            self._members(
-                                node_type, node_details, TYPES[tab.type_name], _Scope(row)
-                            )
-                        ),
-                    },
-                )
-            )
+            node_type = edge_type.fields["node"].type
+            values = {
+                "cursor": _text(j.quoted(f"{row}.page_cursor")),
+                "node": lambda node_details: node(node_type, node_details),
+            }
+            edges.append(self._fixed(edge_type, edge_details, values))
             return f"'['||coalesce({paged}.edges,'')||']'"
 
         members = self._fixed(
@@ -493,9 +557,7 @@ class _Builder:
                 "edges": edge,
             },
         )
-        params = [f"${slot.first_param + i}::{kind}" for i, kind in enumerate(_TAB_PARAMS)]
-        page = _Page(tab.spec, shape, scope.alias, row, params)
-        return f"(SELECT {members} FROM {page.count(counted)}, {page.lateral(edges, paged)})"
+        return members, edges[0] if edges else "NULL"
 
     def _fixed(
         self,
@@ -524,13 +586,21 @@ def _text(sql: str) -> Callable[[FieldDetailsList], str]:
     return lambda _details: sql
 
 
+class _Aliases(NamedTuple):
+    """A connection's aliases: its count, its page summary, and a row of its page."""
+
+    counted: str
+    paged: str
+    row: str
+
+
 @dataclass(frozen=True)
 class _Page:
     """The SQL of one tab's page for one customer (`customer`: its alias), in `shape`, over
     rows aliased `row`; `params` are the tab's (signature, after and before keys)."""
 
     spec: history.TabSpec
-    shape: TabShape
+    shape: PageShape
     customer: str
     row: str
     params: list[str]
@@ -542,17 +612,12 @@ class _Page:
             f"WHERE x.customer_id = {self.customer}.id LIMIT {COUNT_CAP + 1}) capped) {alias}"
         )
 
-    def lateral(self, edges: list[str], alias: str) -> str:
+    def lateral(self, edge: str, alias: str) -> str:
         """The page's edges as JSON text, whether more rows follow, the first and last cursors."""
-        row, size = self.row, self.shape.size
-        in_page = f"FILTER (WHERE {row}.page_n <= {size})"
+        row = self.row
         newest, oldest = f"{row}.sort_at DESC,{row}.id DESC", f"{row}.sort_at,{row}.id"
-        edge = edges[0] if edges else "NULL"
-        return f"""LATERAL (SELECT string_agg({edge},',' ORDER BY {newest}) {in_page} AS edges,
-    count(*) > {size} AS has_more,
-    (array_agg({row}.page_cursor ORDER BY {newest}) {in_page})[1] AS start_cursor,
-    (array_agg({row}.page_cursor ORDER BY {oldest}) {in_page})[1] AS end_cursor
-  FROM {self.rows(edge)}) {alias}"""
+        summary = page_summary(self.rows(edge), row, edge, self.shape.size, newest, oldest)
+        return f"LATERAL ({summary}) {alias}"
 
     def rows(self, edge: str) -> str:
         """Up to size + 1 rows in fetch direction, numbered, each with its cursor (written
