@@ -14,7 +14,7 @@ from models.catalog import (
     Session,
     Video,
 )
-from models.directory import DirectoryEntry, DirectoryVocabulary, DirectoryWord
+from models.directory import DirectoryEntry, DirectoryTally, DirectoryVocabulary, DirectoryWord
 from models.history import (
     CATEGORY_TABLES,
     AccountHistoryEntry,
@@ -56,6 +56,7 @@ __all__ = [
     "CustomerPass",
     "CustomerSubscription",
     "DirectoryEntry",
+    "DirectoryTally",
     "DirectoryVocabulary",
     "DirectoryWord",
     "Event",

@@ -215,3 +215,20 @@ class DirectoryVocabulary(Base):
         primary_key=True,
     )
     word: Mapped[str] = mapped_column(Text, primary_key=True)
+
+
+class DirectoryTally(Base):
+    """How many people a tab and category of a business's list holds (migration 0010): the
+    list's total without a search, read instead of counted. Kept by statement triggers on
+    `directory_entries`, in the transaction of the edit."""
+
+    __tablename__ = "directory_tallies"
+
+    business_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True),
+        ForeignKey("businesses.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    category: Mapped[str] = mapped_column(String(16), primary_key=True)
+    people: Mapped[int] = mapped_column(BigInteger, nullable=False)

@@ -80,6 +80,7 @@ PEOPLE_TABLES = (
 DERIVED_TABLES = {
     "directory_entries": "directory_rebuild",
     "directory_words": "directory_words_rebuild",
+    "directory_tallies": "directory_tallies_rebuild",
 }
 # Tables with a per-business `number`, whose counters must continue after the load.
 NUMBERED_TABLES = (
