@@ -144,6 +144,8 @@ class ReadTransaction:
         self._business_id = business_id
         self._counter = counter
         self._conn: AsyncConnection | None = None
+        # Its asyncpg connection, looked up through SQLAlchemy (a greenlet hop) once.
+        self._driver: Any = None
         self._lock = asyncio.Lock()
 
     async def open(self, token: TokenClaim | None = None) -> None:
@@ -162,6 +164,7 @@ class ReadTransaction:
                     raise TokenRefused from None
                 raise
             conn.sync_connection.info["statement_counter"] = self._counter  # type: ignore[union-attr]
+            self._driver = driver
         except TokenRefused:
             await conn.close()
             raise
@@ -176,6 +179,10 @@ class ReadTransaction:
             await self.open()
         assert self._conn is not None
         return self._conn
+
+    async def _raw_connection(self) -> Any:
+        await self._connection()
+        return self._driver
 
     async def _turn(self, operation: Callable[[], Awaitable[T]]) -> T:
         """Run `operation` on the snapshot's connection when no other is using it. It runs as
@@ -206,7 +213,7 @@ class ReadTransaction:
         SQL is fixed text with `$n` parameters. Counted like any other statement."""
 
         async def run() -> list[Any]:
-            driver = await _driver(await self._connection())
+            driver = await self._raw_connection()
             self._counter.record(sql)
             rows: list[Any] = await driver.fetch(sql, *args, record_class=record_class)
             return rows
@@ -217,7 +224,7 @@ class ReadTransaction:
         """The first column of the first row of one statement (see `fetch_raw`)."""
 
         async def run() -> Any:
-            driver = await _driver(await self._connection())
+            driver = await self._raw_connection()
             self._counter.record(sql)
             return await driver.fetchval(sql, *args)
 
@@ -232,9 +239,10 @@ class ReadTransaction:
         if self._conn is None:
             return
         conn, self._conn = self._conn, None
+        driver, self._driver = self._driver, None
         conn.sync_connection.info.pop("statement_counter", None)  # type: ignore[union-attr]
         try:
-            await _end(conn)
+            await _end(conn, driver)
         except BaseException:
             # Never hand the pool a connection whose transaction state is unknown.
             await conn.invalidate()
@@ -250,9 +258,10 @@ async def _driver(conn: AsyncConnection) -> Any:
     return driver
 
 
-async def _end(conn: AsyncConnection) -> None:
+async def _end(conn: AsyncConnection, driver: Any = None) -> None:
     """Roll back the hand-begun transaction (the pool would not: it did not begin it)."""
-    driver = await _driver(conn)
+    if driver is None:
+        driver = await _driver(conn)
     if driver.is_in_transaction():
         await driver.execute("ROLLBACK")
 
