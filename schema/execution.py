@@ -103,6 +103,18 @@ def detach_async_helpers(executor: Executor[Any]) -> None:
     executor.async_helpers = GraphQLResolveInfoHelpers(gather=gather, track=track)
 
 
+async def awaited_fields(results: dict[str, Any], awaitable_fields: list[str]) -> dict[str, Any]:
+    """`results` with its awaitable fields awaited (side by side when there are several), as
+    graphql-core's `execute_fields` finishes a selection."""
+    if len(awaitable_fields) == 1:
+        field = awaitable_fields[0]
+        results[field] = await results[field]
+    else:
+        awaited = await gather_with_cancel(*(results[field] for field in awaitable_fields))
+        results.update(zip(awaitable_fields, awaited, strict=True))
+    return results
+
+
 def _alive(owner: weakref.ref[Executor[Any]]) -> Executor[Any]:
     executor = owner()
     if executor is None:
@@ -208,7 +220,7 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
             raise
         if not awaitable_fields:
             return results
-        return self._awaited(results, awaitable_fields)
+        return awaited_fields(results, awaitable_fields)
 
     def _plain_object(
         self,
@@ -248,16 +260,6 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         except Exception as raw_error:
             self.handle_field_error(raw_error, return_type, field_details_list, path)
             return None
-
-    @staticmethod
-    async def _awaited(results: dict[str, Any], awaitable_fields: list[str]) -> dict[str, Any]:
-        if len(awaitable_fields) == 1:
-            field = awaitable_fields[0]
-            results[field] = await results[field]
-        else:
-            awaited = await gather_with_cancel(*(results[field] for field in awaitable_fields))
-            results.update(zip(awaitable_fields, awaited, strict=True))
-        return results
 
     def execute_field(
         self,

@@ -20,7 +20,7 @@ from graphql.execution.executor import Executor
 from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
 
 from schema.compiled.plan import FieldKind, FieldPlan, OperationPlan, PlannedFieldSet
-from schema.execution import detach_async_helpers
+from schema.execution import awaited_fields, detach_async_helpers
 
 _UNREADABLE = object()
 _INT_MIN = -(2**31)
@@ -105,17 +105,7 @@ class PlanExecutor(Executor[Any]):
             raise
         if not awaitable_fields:
             return results
-
-        async def get_results() -> dict[str, Any]:
-            if len(awaitable_fields) == 1:
-                name = awaitable_fields[0]
-                results[name] = await results[name]
-            else:
-                awaited = await gather_with_cancel(*(results[name] for name in awaitable_fields))
-                results.update(zip(awaitable_fields, awaited, strict=True))
-            return results
-
-        return get_results()
+        return awaited_fields(results, awaitable_fields)
 
     def _planned_field(
         self, parent_type: GraphQLObjectType, source: Any, path: Path | None, field: FieldPlan
