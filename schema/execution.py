@@ -6,7 +6,8 @@ like any other field: it builds a resolve info, calls Strawberry's default resol
 Python calls, asks whether the result is awaitable and dispatches through `complete_value`.
 For a leaf read straight from an attribute none of that changes the answer, so such fields are
 read with `getattr` and coerced with the type's own `coerce_output_value`, exactly what
-`complete_leaf_value` does. Anything unusual (a null, a value the scalar refuses, resolve
+`complete_leaf_value` does; an object read from an attribute goes straight to its subfields.
+Anything unusual (a null, a value the scalar refuses, resolve
 middleware from an extension) goes down graphql-core's ordinary path, which reports the error
 as usual.
 """
@@ -47,41 +48,28 @@ def mark_plain_leaves(schema: GraphQLSchema) -> int:
         if not isinstance(named, GraphQLObjectType) or named.name.startswith("__"):
             continue
         for field in named.fields.values():
-            leaf = _plain_leaf(field)
-            if leaf is not None:
-                setattr(field, PLAIN_LEAF, leaf)
+            name = plain_attribute(field)
+            if name is None:
+                continue
+            inner = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+            if is_leaf_type(inner):  # lists are not leaves, even of scalars
+                setattr(field, PLAIN_LEAF, (name, inner, isinstance(field.type, GraphQLNonNull)))
                 marked += 1
-            plain_object = _plain_object(field)
-            if plain_object is not None:
-                setattr(field, PLAIN_OBJECT, plain_object)
+            elif isinstance(inner, GraphQLObjectType) and not inner.is_type_of:
+                setattr(field, PLAIN_OBJECT, (name, inner, field.type))
     return marked
 
 
-def _attribute(field: GraphQLField) -> str | None:
-    """The Python attribute a field without arguments merely reads, if it does."""
+def plain_attribute(field: GraphQLField) -> str | None:
+    """The Python attribute behind a field that Strawberry resolves by reading it (no resolver,
+    no permission classes, no extensions, no arguments), or None."""
+    if field.args or not getattr(field.resolve, "_is_default", False):
+        return None
     definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-    # Strawberry marks the resolver it generates for a field without resolver or extensions.
-    if definition is None or not getattr(field.resolve, "_is_default", False) or field.args:
+    if definition is None or definition.default_resolver is not getattr:
         return None
     name: str = definition.python_name
     return name
-
-
-def _plain_leaf(field: GraphQLField) -> tuple[str, Any, bool] | None:
-    name = _attribute(field)
-    non_null = isinstance(field.type, GraphQLNonNull)
-    leaf = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
-    if name is None or not is_leaf_type(leaf):  # lists are not leaves, even of scalars
-        return None
-    return name, leaf, non_null
-
-
-def _plain_object(field: GraphQLField) -> PlainObject | None:
-    name = _attribute(field)
-    named = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
-    if name is None or not isinstance(named, GraphQLObjectType) or named.is_type_of:
-        return None
-    return name, named, field.type
 
 
 def detach_async_helpers(executor: Executor[Any]) -> None:
@@ -113,6 +101,22 @@ async def awaited_fields(results: dict[str, Any], awaitable_fields: list[str]) -
         awaited = await gather_with_cancel(*(results[field] for field in awaitable_fields))
         results.update(zip(awaitable_fields, awaited, strict=True))
     return results
+
+
+async def completed_later(
+    executor: Executor[Any],
+    completed: Awaitable[Any],
+    return_type: GraphQLOutputType,
+    field_details_list: Any,
+    path: Path,
+) -> Any:
+    """A field's awaited value, its error handled as graphql-core's `execute_field` handles
+    the error of an awaited completion (null where allowed, otherwise up to the parent)."""
+    try:
+        return await completed
+    except Exception as raw_error:
+        executor.handle_field_error(raw_error, return_type, field_details_list, path)
+        return None
 
 
 def _alive(owner: weakref.ref[Executor[Any]]) -> Executor[Any]:
@@ -245,21 +249,8 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
             self.handle_field_error(raw_error, return_type, field_details_list, path)
             return None
         if self.is_awaitable(completed):
-            return self._completed_later(completed, return_type, field_details_list, path)
+            return completed_later(self, completed, return_type, field_details_list, path)
         return completed
-
-    async def _completed_later(
-        self,
-        completed: Awaitable[Any],
-        return_type: GraphQLOutputType,
-        field_details_list: Any,
-        path: Path,
-    ) -> Any:
-        try:
-            return await completed
-        except Exception as raw_error:
-            self.handle_field_error(raw_error, return_type, field_details_list, path)
-            return None
 
     def execute_field(
         self,

@@ -11,16 +11,15 @@ to graphql-core, which reads the attribute again and reports exactly what it wou
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from typing import Any, cast
 
-from graphql import GraphQLObjectType, GraphQLOutputType, Undefined
+from graphql import GraphQLObjectType, Undefined
 from graphql.execution.collect_fields import CollectedFields, FieldDetailsList, GroupedFieldSet
 from graphql.execution.executor import Executor
 from graphql.pyutils import AwaitableOrValue, Path, gather_with_cancel
 
 from schema.compiled.plan import FieldKind, FieldPlan, OperationPlan, PlannedFieldSet
-from schema.execution import awaited_fields, detach_async_helpers
+from schema.execution import awaited_fields, completed_later, detach_async_helpers
 
 _UNREADABLE = object()
 _INT_MIN = -(2**31)
@@ -140,7 +139,9 @@ class PlanExecutor(Executor[Any]):
                 field.object_type, value, field_path, field.subfields, None
             )
             if self.is_awaitable(completed):
-                return self._await_field(completed, field.return_type, field.details, field_path)
+                return completed_later(
+                    self, completed, field.return_type, field.details, field_path
+                )
         except Exception as raw_error:
             self.handle_field_error(raw_error, field.return_type, field.details, field_path)
             return None
@@ -165,7 +166,9 @@ class PlanExecutor(Executor[Any]):
                     try:
                         value = self.execute_fields(object_type, item, item_path, subfields, None)
                         if is_awaitable(value):
-                            value = self._await_field(value, item_type, field.details, item_path)
+                            value = completed_later(
+                                self, value, item_type, field.details, item_path
+                            )
                             awaitable_indices.append(index)
                     except Exception as raw_error:
                         self.handle_field_error(raw_error, item_type, field.details, item_path)
@@ -179,7 +182,7 @@ class PlanExecutor(Executor[Any]):
             if not awaitable_indices:
                 return completed
             gathered = self._gather_items(completed, awaitable_indices)
-            return self._await_field(gathered, field.return_type, field.details, field_path)
+            return completed_later(self, gathered, field.return_type, field.details, field_path)
         except Exception as raw_error:
             self.handle_field_error(raw_error, field.return_type, field.details, field_path)
             return None
@@ -194,19 +197,6 @@ class PlanExecutor(Executor[Any]):
             for index, value in zip(awaitable_indices, awaited, strict=True):
                 completed[index] = value
         return completed
-
-    async def _await_field(
-        self,
-        completed: Awaitable[Any],
-        return_type: GraphQLOutputType,
-        details: FieldDetailsList,
-        path: Path,
-    ) -> Any:
-        try:
-            return await completed
-        except Exception as raw_error:
-            self.handle_field_error(raw_error, return_type, details, path)
-            return None
 
 
 def _leaf(field: FieldPlan, value: Any) -> Any:

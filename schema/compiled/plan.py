@@ -10,11 +10,9 @@ from typing import Any
 
 from graphql import (
     DocumentNode,
-    FieldNode,
     FragmentDefinitionNode,
     GraphQLBoolean,
     GraphQLEnumType,
-    GraphQLField,
     GraphQLID,
     GraphQLInt,
     GraphQLList,
@@ -40,6 +38,8 @@ from graphql.execution.collect_fields import (
 )
 from graphql.execution.values import VariableValues
 from graphql.language import DirectiveNode, Visitor
+
+from schema.execution import plain_attribute
 
 # Python types whose values graphql-core's built-in scalars return unchanged.
 _IDENTITY_SCALARS: dict[GraphQLScalarType, type] = {
@@ -180,7 +180,7 @@ class _Compiler:
             self._subfields(plan, object_type, details)
         if field_name == "__typename":
             return FieldPlan(name, details, FieldKind.TYPENAME, return_type)
-        attribute = _plain_attribute(field_def, node)
+        attribute = None if node.arguments else plain_attribute(field_def)
         if attribute is None:
             return FieldPlan(name, details, FieldKind.RESOLVED, return_type)
         inner = return_type.of_type if isinstance(return_type, GraphQLNonNull) else return_type
@@ -239,20 +239,6 @@ def _unwrap(type_: GraphQLOutputType) -> Any:
     while isinstance(type_, GraphQLNonNull | GraphQLList):
         type_ = type_.of_type
     return type_
-
-
-def _plain_attribute(field_def: GraphQLField, node: FieldNode) -> str | None:
-    """The Python attribute behind a field that Strawberry resolves by reading it (no resolver,
-    no permission classes, no extensions, no arguments), or None."""
-    if field_def.args or node.arguments:
-        return None
-    if not getattr(field_def.resolve, "_is_default", False):
-        return None
-    definition = (field_def.extensions or {}).get("strawberry-definition")
-    if definition is None or definition.default_resolver is not getattr:
-        return None
-    name: str = definition.python_name
-    return name
 
 
 class _VariableConditions(Visitor):
