@@ -160,7 +160,7 @@ class ReadTransaction:
                 await driver.execute(_begin_snapshot_sql(self._business_id, token))
             except Exception as error:
                 if token is not None and sqlstate_of(error) == TOKEN_REFUSED_SQLSTATE:
-                    await _end(conn)
+                    await _end(conn, driver)
                     raise TokenRefused from None
                 raise
             conn.sync_connection.info["statement_counter"] = self._counter  # type: ignore[union-attr]
