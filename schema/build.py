@@ -58,9 +58,10 @@ class CloseSnapshot(SchemaExtension):
 
 
 async def finish_operation(context: Context) -> None:
-    """Ends the request's read transaction and reports the statement count when asked to
-    (plain and compiled execution alike)."""
-    await context.close()
+    """Ends the request's read transaction (or leaves it to the HTTP endpoint, after the
+    response) and reports the statement count when asked to (plain and compiled execution
+    alike)."""
+    await context.finish()
     if context.settings.statement_count_header and context.response is not None:
         context.response.headers["x-sql-statements"] = str(context.counter.count)
 

@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
 from strawberry.types import ExecutionResult
@@ -41,6 +42,10 @@ from server.settings import Settings
 from server.webhooks import stripe_webhook_endpoint
 
 log = logging.getLogger(__name__)
+
+# The ASGI scope key under which the endpoint keeps the contexts whose snapshots it ends after
+# the response.
+SERVED_CONTEXTS = "customer_subgraph.served_contexts"
 
 
 def client_address(request: Request, trusted_proxies: tuple[str, ...]) -> str | None:
@@ -167,7 +172,8 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     ) -> Any:
         """Check the token as the request's snapshot opens, run the operation (or the
         operations of a batch, concurrently: each gets its own snapshot and loaders, sharing
-        the viewer and statement count), and end the snapshot whatever happens."""
+        the viewer and statement count), and end the snapshot whatever happens (the request's
+        own after the response: see `__call__`)."""
         await self._check_token(context)
         try:
             if not isinstance(request_data, list):
@@ -186,7 +192,9 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                         request=request,
                         request_adapter=request_adapter,
                         request_data=data,
-                        context=dataclasses.replace(context, _reader=None, _loaders=None),
+                        context=dataclasses.replace(
+                            context, _reader=None, _loaders=None, ends_after_response=False
+                        ),
                         root_value=root_value,
                         sub_response=sub_response,
                     )
@@ -194,11 +202,27 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                 ]
             )
         finally:
-            await context.close()
+            await context.finish()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the request, then end its snapshot: the rollback and the connection's return
+        to the pool happen after the response has gone out, whatever happened before."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        served: list[Context] = []
+        scope[SERVED_CONTEXTS] = served
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # Emptied as it goes: the contexts hold the request, whose scope holds this list.
+            while served:
+                await served.pop().close()
 
     async def get_context(self, request: Any, response: Any) -> Context:
         claimed, auth_error = self._claimed_viewer(request)
-        return Context(
+        served: list[Context] | None = request.scope.get(SERVED_CONTEXTS)
+        context = Context(
             db=request.app.state.database,
             settings=self.settings,
             stripe=request.app.state.stripe,
@@ -209,7 +233,11 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             request=request,
             response=response,
             claimed_viewer=claimed,
+            ends_after_response=served is not None,
         )
+        if served is not None:
+            served.append(context)
+        return context
 
     def _claimed_viewer(self, request: Request) -> tuple[auth.Viewer | None, str | None]:
         """Who the bearer token says the caller is (signature, issuer, audience and lifetime

@@ -34,6 +34,9 @@ class Context:
     response: Any = None
     # Who the token claims to be, before its version is checked (server/app.py).
     claimed_viewer: Viewer | None = None
+    # Set by the HTTP endpoint, which ends the snapshot once the response has been sent: the
+    # caller does not wait for the rollback and the connection's return to the pool.
+    ends_after_response: bool = False
     _reader: ReadTransaction | None = None
     _loaders: Loaders | None = None
 
@@ -61,6 +64,12 @@ class Context:
         """After a mutation commits: answer from a new snapshot with fresh loaders."""
         await self.close()
         self._loaders = None
+
+    async def finish(self) -> None:
+        """The operation is answered: end the snapshot now, unless the endpoint ends it after
+        sending the response."""
+        if not self.ends_after_response:
+            await self.close()
 
     async def close(self) -> None:
         if self._reader is not None:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import httpx
+import orjson
 import pytest
 from asgi_lifespan import LifespanManager
 
@@ -77,3 +78,54 @@ async def test_every_kind_of_request_gives_its_connection_back_outside_a_transac
     assert invalid["errors"]
     assert not await _in_transaction(database)
     assert await api.data(READ, variables, staff) == {"customer": {"status": "ARCHIVED"}}
+
+
+async def test_the_snapshot_ends_after_the_response_has_gone_out(
+    one_connection_api: tuple[Api, Database],
+    owner: factories.Owner,
+    two_businesses: tuple[factories.BusinessFixture, ...],
+) -> None:
+    """The caller does not wait for the rollback: the body is sent while the request's
+    connection is still out of the pool, and the connection is back when the request ends."""
+    api, database = one_connection_api
+    mine, _ = two_businesses
+    customer = await factories.customer(owner, mine.id, "Sam", "Later")
+    staff = api.token(mine.id, "staff", mine.staff_id)
+    checked_out_at_body: list[int] = []
+    app = api.http._transport.app  # type: ignore[attr-defined]
+    body = orjson.dumps({"query": READ, "variables": {"id": str(customer["id"])}})
+    received = False
+
+    async def receive() -> dict[str, object]:
+        nonlocal received
+        if received:
+            return {"type": "http.disconnect"}
+        received = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        if message["type"] == "http.response.body":
+            checked_out_at_body.append(database.engine.pool.checkedout())  # type: ignore[attr-defined]
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"authorization", f"Bearer {staff}".encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+        "state": {},
+    }
+    await app(scope, receive, send)
+    assert checked_out_at_body == [1]
+    assert database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert not await _in_transaction(database)
