@@ -401,6 +401,24 @@ class TabPage:
     total: int
 
 
+def counted_total(source: str, condition: str) -> str:
+    """A tab's total as a select of one row (`total`): its rows matching `condition`, counted up
+    to COUNT_CAP + 1."""
+    return (
+        f"SELECT count(*) AS total FROM (SELECT 1 FROM {source} WHERE {condition}"
+        f" LIMIT {COUNT_CAP + 1}) capped"
+    )
+
+
+def tallied_total(table: str, customer: str) -> str:
+    """A tab's total without a search or state filter as a select of one row (`total`): the
+    customer's tally (migration 0011), capped as a count would be."""
+    return (
+        f"SELECT coalesce((SELECT least(t.rows, {COUNT_CAP + 1}) FROM history_tallies t"
+        f" WHERE t.customer_id = {customer} AND t.tab = '{table}'), 0) AS total"
+    )
+
+
 @lru_cache(maxsize=512)
 def tab_statement(
     spec: TabSpec, terms: int, states: bool, after: bool, before: bool, backward: bool
@@ -424,6 +442,11 @@ def tab_statement(
     direction = "ASC" if backward else "DESC"
     order = f"x.{spec.order_column} {direction}, x.id {direction}"
     counted = spec.source if terms and spec.search_needs_joins else f"{spec.table} x"
+    total = (
+        counted_total(counted, " AND ".join(filters))
+        if terms or states
+        else tallied_total(spec.table, "k.customer_id")
+    )
     # Without search terms every condition is on the tab's own table: its page is chosen
     # before the catalog is joined.
     paged = spec.source if terms else spec.limited_source(" AND ".join(page), order, ":limit")
@@ -434,11 +457,7 @@ def tab_statement(
     return statement(
         f"""SELECT k.ord AS tab_ord, c.total AS tab_total, t.*
 FROM unnest((SELECT CAST(:ids AS uuid[]))) WITH ORDINALITY AS k(customer_id, ord)
-CROSS JOIN LATERAL (
-    SELECT count(*) AS total FROM (
-        SELECT 1 FROM {counted} WHERE {" AND ".join(filters)} LIMIT {COUNT_CAP + 1}
-    ) capped
-) c
+CROSS JOIN LATERAL ({total}) c
 LEFT JOIN LATERAL (
     SELECT {spec.columns} FROM {paged}
     WHERE {" AND ".join(page)}

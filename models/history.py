@@ -474,3 +474,21 @@ class AccountHistoryEntry(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = created_at()
+
+
+class HistoryTally(Base):
+    """How many rows a customer's profile tab holds (migration 0011): the tab's total without a
+    search or state filter, read instead of counted. Kept by statement triggers on the eight
+    tab tables, in the transaction of the change; `tab` names the table."""
+
+    __tablename__ = "history_tallies"
+    __table_args__ = (tenant_fk(["customer_id"], "customers", ondelete="CASCADE"),)
+
+    business_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True),
+        ForeignKey("businesses.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    customer_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    tab: Mapped[str] = mapped_column(String(32), primary_key=True)
+    rows: Mapped[int] = mapped_column(BigInteger, nullable=False)

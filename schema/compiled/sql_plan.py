@@ -606,11 +606,8 @@ class _Page:
     params: list[str]
 
     def count(self, alias: str) -> str:
-        """The count, capped like the tab loader's."""
-        return (
-            f"(SELECT count(*) AS total FROM (SELECT 1 FROM {self.spec.table} x "
-            f"WHERE x.customer_id = {self.customer}.id LIMIT {COUNT_CAP + 1}) capped) {alias}"
-        )
+        """The total, read as the tab loader reads it without a search or state filter."""
+        return f"({history.tallied_total(self.spec.table, f'{self.customer}.id')}) {alias}"
 
     def lateral(self, edge: str, alias: str) -> str:
         """The page's edges as JSON text, whether more rows follow, the first and last cursors."""

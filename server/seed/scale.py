@@ -82,6 +82,8 @@ DERIVED_TABLES = {
     "directory_words": "directory_words_rebuild",
     "directory_tallies": "directory_tallies_rebuild",
 }
+# The same for the tables that triggers on the history tables fill, rebuilt after the history.
+HISTORY_DERIVED_TABLES = {"history_tallies": "history_tallies_rebuild"}
 # Tables with a per-business `number`, whose counters must continue after the load.
 NUMBERED_TABLES = (
     "customers",
@@ -238,6 +240,7 @@ class Loader:
         conn = self.conn
         self.tables = await bulk.tenant_tables(conn)
         self.derived = [t for t in DERIVED_TABLES if t in self.tables]
+        self.history_derived = [t for t in HISTORY_DERIVED_TABLES if t in self.tables]
         self.indexes = await bulk.drop_secondary_indexes(conn, self.loaded)
         self.foreign_keys = await bulk.drop_foreign_keys(conn, self.loaded)
         await bulk.set_user_triggers(conn, self.loaded, enabled=False)
@@ -254,7 +257,7 @@ class Loader:
 
     @property
     def loaded(self) -> list[str]:
-        return [*PEOPLE_TABLES, *GENERATED_TABLES, *self.derived]
+        return [*PEOPLE_TABLES, *GENERATED_TABLES, *self.derived, *self.history_derived]
 
     # Business, staff and catalog -------------------------------------------------------------
 
@@ -384,6 +387,8 @@ class Loader:
             status = await self.conn.execute(step.sql, self.business_id)
             self.bar.update(int(status.split()[-1]))
         await self.conn.execute("SET LOCAL enable_nestloop = DEFAULT")
+        for table in self.history_derived:
+            await self.conn.execute(f"SELECT {HISTORY_DERIVED_TABLES[table]}($1)", self.business_id)
         self.bar.total = self.bar.n
         self.bar.set_postfix_str("done")
 
