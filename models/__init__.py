@@ -28,6 +28,7 @@ from models.history import (
     Payment,
     QuestionnaireResponse,
     Refund,
+    SalesMonth,
     VideoPurchase,
 )
 from models.jobs import Job, JobItem
@@ -78,6 +79,7 @@ __all__ = [
     "Questionnaire",
     "QuestionnaireResponse",
     "Refund",
+    "SalesMonth",
     "Service",
     "Session",
     "StaffUser",

@@ -492,3 +492,24 @@ class HistoryTally(Base):
     customer_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     tab: Mapped[str] = mapped_column(String(32), primary_key=True)
     rows: Mapped[int] = mapped_column(BigInteger, nullable=False)
+
+
+class SalesMonth(Base):
+    """A customer's sales of one kind (bookings, passes, videos) in one month of the business's
+    time zone, by the chart's rules (migration 0012): what `salesActivity` reads. Kept by
+    statement triggers on the three tables and on payments, in the transaction of the change."""
+
+    __tablename__ = "sales_months"
+    __table_args__ = (tenant_fk(["customer_id"], "customers", ondelete="CASCADE"),)
+
+    business_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True),
+        ForeignKey("businesses.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    customer_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    sales: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    amount: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    credits: Mapped[int] = mapped_column(BigInteger, nullable=False)

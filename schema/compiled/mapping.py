@@ -9,7 +9,7 @@ its document fall back to the executor plan; the start-up log names it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from loaders import history
 from schema.compiled import json_sql as j
@@ -519,57 +519,23 @@ TYPES: dict[str, Mapping[str, FieldSql]] = {
 }
 
 
-@dataclass(frozen=True)
-class ChartPart:
-    """One kind of sale in the chart: which rows count, and their money and credits."""
-
-    source: str
-    at: str
-    amount: str
-    credits: str
-    where: str = "true"
-    joins: str = field(default="")
+# The chart's kinds of sale, as `sales_months` (migration 0012) names them.
+CHART_KINDS = ("bookings", "passes", "videos")
 
 
-# The account summary's sums (`loaders.history.SUMMARY`), per month of the chart.
-_PAYMENT_JOIN = (
-    "LEFT JOIN payments pay ON pay.business_id = x.business_id AND pay.id = x.payment_id"
-)
-CHART_PARTS: dict[str, ChartPart] = {
-    "bookings": ChartPart(
-        source="bookings x",
-        at="x.booked_at",
-        amount="sum(x.price_amount - x.refunded_amount) FILTER (WHERE x.paid_with <> 'CREDITS')",
-        credits="sum(x.price_credits) FILTER (WHERE x.paid_with = 'CREDITS')",
-        where="x.state <> 'CANCELLED'",
-    ),
-    "passes": ChartPart(
-        source="customer_passes x",
-        at="x.purchased_at",
-        amount="sum(greatest(0, x.price_amount - coalesce(pay.refunded_amount, 0)))",
-        credits="0",
-        joins=_PAYMENT_JOIN,
-    ),
-    "videos": ChartPart(
-        source="video_purchases x",
-        at="x.purchased_at",
-        amount="sum(greatest(0, x.price_amount - coalesce(pay.refunded_amount, 0))) "
-        "FILTER (WHERE x.price_credits IS NULL)",
-        credits="sum(x.price_credits)",
-        where="x.state <> 'CANCELLED'",
-        joins=_PAYMENT_JOIN,
-    ),
-}
+def _window_months(kind: str) -> str:
+    """The customer's `sales_months` rows of one kind inside the chart's window (`{t}`)."""
+    return f"""sales_months s WHERE s.customer_id = {{t}}.customer_id AND s.kind = '{kind}'
+    AND s.month >= CAST({{t}}.current_month - make_interval(months => {{t}}.months - 1) AS date)
+    AND s.month <= CAST({{t}}.current_month AS date)"""
 
 
 def tally_source(kind: str) -> str:
-    """One kind of sale over the chart's whole window (`{t}.starts` to `{t}.ends`)."""
-    part = CHART_PARTS[kind]
-    return f"""(SELECT count(*) AS n, coalesce({part.amount}, 0) AS amount,
-    coalesce({part.credits}, 0) AS credits, {{t}}.currency AS currency
-  FROM {part.source} {part.joins}
-  WHERE x.customer_id = {{t}}.customer_id AND {part.at} >= {{t}}.starts AND {part.at} < {{t}}.ends
-    AND {part.where}) {{a}}"""
+    """One kind of sale over the chart's whole window."""
+    return f"""(SELECT coalesce(sum(s.sales), 0)::bigint AS n,
+    coalesce(sum(s.amount), 0)::bigint AS amount, coalesce(sum(s.credits), 0)::bigint AS credits,
+    {{t}}.currency AS currency
+  FROM {_window_months(kind)}) {{a}}"""
 
 
 _SALES_TALLY: dict[str, FieldSql] = {
@@ -580,14 +546,9 @@ _SALES_TALLY: dict[str, FieldSql] = {
 
 
 def _monthly(kind: str) -> str:
-    """One kind of sale over the chart's window (`{t}`), summed per local month: one range
-    scan per kind, as the account summary does, rather than one per month."""
-    part = CHART_PARTS[kind]
-    return f"""LEFT JOIN (SELECT date_trunc('month', {part.at} AT TIME ZONE {{t}}.tz) AS month,
-    count(*) AS n, coalesce({part.amount}, 0) AS amount, coalesce({part.credits}, 0) AS credits
-  FROM {part.source} {part.joins}
-  WHERE x.customer_id = {{t}}.customer_id AND {part.at} >= {{t}}.starts AND {part.at} < {{t}}.ends
-    AND {part.where} GROUP BY 1) {kind} ON {kind}.month = gs.month"""
+    """One kind of sale in each month of the chart's window (`{t}`)."""
+    return f"""LEFT JOIN (SELECT CAST(s.month AS timestamp) AS month, s.sales AS n, s.amount,
+    s.credits FROM {_window_months(kind)}) {kind} ON {kind}.month = gs.month"""
 
 
 def _month_tally(kind: str) -> Embedded:
@@ -605,13 +566,13 @@ def _month_tally(kind: str) -> Embedded:
 _MONTH_COLUMNS = ", ".join(
     f"coalesce({kind}.n, 0) AS {kind}_n, coalesce({kind}.amount, 0) AS {kind}_amount, "
     f"coalesce({kind}.credits, 0) AS {kind}_credits"
-    for kind in CHART_PARTS
+    for kind in CHART_KINDS
 )
 _MONTHS = f"""(SELECT gs.month, gs.month AT TIME ZONE {{t}}.tz AS starts, {{t}}.currency,
     {_MONTH_COLUMNS}
   FROM generate_series({{t}}.current_month - make_interval(months => {{t}}.months - 1),
     {{t}}.current_month, interval '1 month') AS gs(month)
-  {" ".join(_monthly(kind) for kind in CHART_PARTS)}) {{a}}"""
+  {" ".join(_monthly(kind) for kind in CHART_KINDS)}) {{a}}"""
 
 _SALES_MONTH: dict[str, FieldSql] = {
     "month": Leaf("to_char({t}.month, 'YYYY-MM')", j.string),
@@ -623,14 +584,14 @@ _SALES_MONTH: dict[str, FieldSql] = {
         ),
         lambda sql: sql,
     ),
-    **{kind: _month_tally(kind) for kind in CHART_PARTS},
+    **{kind: _month_tally(kind) for kind in CHART_KINDS},
 }
 
 _SALES_ACTIVITY: dict[str, FieldSql] = {
     "timeZone": _string("tz"),
     "currency": _string("currency"),
     "months": Children("SalesMonth", _MONTHS, "{a}.month"),
-    **{kind: Lookup("SalesTally", tally_source(kind)) for kind in CHART_PARTS},
+    **{kind: Lookup("SalesTally", tally_source(kind)) for kind in CHART_KINDS},
 }
 
 TYPES.update(
@@ -639,13 +600,11 @@ TYPES.update(
 
 
 def chart_source(customer: str, months: str) -> str:
-    """The chart's one row over `{a}`: the business's zone and currency, the window's bounds
-    (`customer` is the customer's alias, `months` the parameter)."""
+    """The chart's one row over `{a}`: the business's zone and currency, the current local
+    month and the window's length (`customer` is the customer's alias, `months` the
+    parameter)."""
     return f"""(SELECT biz.time_zone AS tz, biz.currency, {customer}.id AS customer_id,
-    {months} AS months, cm.current_month,
-    (cm.current_month - make_interval(months => {months} - 1)) AT TIME ZONE biz.time_zone
-      AS starts,
-    (cm.current_month + interval '1 month') AT TIME ZONE biz.time_zone AS ends
+    {months} AS months, cm.current_month
   FROM businesses biz
   CROSS JOIN LATERAL (SELECT date_trunc('month', {NOW} AT TIME ZONE biz.time_zone)
     AS current_month) cm) {{a}}"""

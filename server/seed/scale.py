@@ -83,7 +83,10 @@ DERIVED_TABLES = {
     "directory_tallies": "directory_tallies_rebuild",
 }
 # The same for the tables that triggers on the history tables fill, rebuilt after the history.
-HISTORY_DERIVED_TABLES = {"history_tallies": "history_tallies_rebuild"}
+HISTORY_DERIVED_TABLES = {
+    "history_tallies": "history_tallies_rebuild",
+    "sales_months": "sales_months_rebuild",
+}
 # Tables with a per-business `number`, whose counters must continue after the load.
 NUMBERED_TABLES = (
     "customers",
