@@ -550,14 +550,22 @@ class AccountSummary:
 
 # The months come from `sales_months` (migration 0012, which states the chart's rules): each
 # customer's sales per kind and local month, kept by triggers, so the chart reads at most three
-# rows a month whatever the history's size.
+# rows a month whatever the history's size. The arrays go through scalar subqueries for the
+# reason `tab_statement` gives.
 SUMMARY = statement(
     """WITH k AS MATERIALIZED (
     SELECT k.customer_id, k.months, k.ord, biz.time_zone AS tz, biz.currency,
-        date_trunc('month', CAST(:now AS timestamptz) AT TIME ZONE biz.time_zone) AS current_month
-    FROM unnest(CAST(:ids AS uuid[]), CAST(:months AS integer[])) WITH ORDINALITY
-        AS k(customer_id, months, ord)
+        date_trunc('month', CAST(:now AS timestamptz) AT TIME ZONE biz.time_zone) AS current_month,
+        pm.brand, pm.last4, pm.exp_month, pm.exp_year
+    FROM unnest((SELECT CAST(:ids AS uuid[])), (SELECT CAST(:months AS integer[])))
+        WITH ORDINALITY AS k(customer_id, months, ord)
     CROSS JOIN businesses biz
+    LEFT JOIN LATERAL (
+        SELECT p.brand, p.last4, p.exp_month, p.exp_year FROM payment_methods p
+        WHERE p.customer_id = k.customer_id
+        ORDER BY p.is_default DESC, p.created_at DESC, p.id
+        LIMIT 1
+    ) pm ON true
 ),
 sold AS (
     SELECT k.customer_id, k.months, s.month, s.kind, s.sales AS n, s.amount, s.credits
@@ -566,15 +574,9 @@ sold AS (
         AND s.month <= CAST(k.current_month AS date)
     WHERE k.months > 0 AND (s.sales <> 0 OR s.amount <> 0 OR s.credits <> 0)
 )
-SELECT k.ord, k.tz, k.currency, pm.brand, pm.last4, pm.exp_month, pm.exp_year,
+SELECT k.ord, k.tz, k.currency, k.brand, k.last4, k.exp_month, k.exp_year,
     sold.month, sold.kind, sold.n, sold.amount, sold.credits
 FROM k
-LEFT JOIN LATERAL (
-    SELECT p.brand, p.last4, p.exp_month, p.exp_year FROM payment_methods p
-    WHERE p.customer_id = k.customer_id
-    ORDER BY p.is_default DESC, p.created_at DESC, p.id
-    LIMIT 1
-) pm ON true
 LEFT JOIN sold ON sold.customer_id = k.customer_id AND sold.months = k.months
 ORDER BY k.ord""",
     select_names(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import any_, bindparam, select, text
+from sqlalchemy import any_, literal_column, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql import ColumnElement, Select
 from sqlalchemy.sql.elements import TextClause
@@ -90,7 +90,10 @@ def _textual(statement: Select[Any]) -> TextClause:
 
 
 def _any_id(column: ColumnElement[Any]) -> ColumnElement[bool]:
-    return column == any_(bindparam("ids"))
+    """`column = ANY(:ids)`, the array behind a scalar subquery: seen as a constant, it makes
+    every custom plan look cheaper than the generic one, and PostgreSQL plans the statement
+    afresh on each execution (0.1-0.3 ms, more than running it)."""
+    return column == any_(literal_column("CAST((SELECT CAST(:ids AS uuid[])) AS uuid[])"))
 
 
 CUSTOMERS_BY_ID = _textual(select(*CUSTOMER_COLUMNS).where(_any_id(customers.c.id)))
