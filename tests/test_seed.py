@@ -10,7 +10,7 @@ import phonenumbers
 
 from server.seed.category import COUNT_WRONG
 from server.seed.demo import seed_demo
-from server.seed.scale import NUMBERED_TABLES, seed_scale
+from server.seed.scale import HISTORY_DERIVED_TABLES, NUMBERED_TABLES, seed_scale
 from tests import factories
 from tests.database import ClonedDatabase
 
@@ -151,6 +151,18 @@ async def test_scale_writes_what_it_promises_and_restores_the_schema(
         seed.business_id,
     )
     assert words == expected_words > listed
+    # The history's tallies and sales months were rebuilt after the load, as their triggers
+    # would have written them.
+    for table, rebuild in HISTORY_DERIVED_TABLES.items():
+        seeded = await owner.c.fetch(
+            f"SELECT * FROM {table} WHERE business_id = $1 ORDER BY 2, 3, 4", seed.business_id
+        )
+        assert len(seeded) > 2000, table
+        await owner.c.execute(f"SELECT {rebuild}($1)", seed.business_id)
+        rebuilt = await owner.c.fetch(
+            f"SELECT * FROM {table} WHERE business_id = $1 ORDER BY 2, 3, 4", seed.business_id
+        )
+        assert seeded == rebuilt, table
 
     # The product's own numbering carries on after the seeded numbers.
     added = await factories.customer(owner, seed.business_id, "Nadia", "Nowak")
