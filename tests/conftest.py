@@ -126,6 +126,18 @@ class Api:
         result: dict[str, Any] = body["data"]
         return result
 
+    async def payload(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> Any:
+        """The payload of a mutation that must succeed: no `errors`, nor any in the results
+        of a bulk payload."""
+        payload = next(iter((await self.data(query, variables, token)).values()))
+        errors = payload.get("errors") or [
+            error for result in payload.get("results", []) for error in result.get("errors", [])
+        ]
+        assert not errors, payload
+        return payload
+
 
 @contextlib.asynccontextmanager
 async def serving(settings: Settings, tokens: TokenService) -> AsyncIterator[Api]:

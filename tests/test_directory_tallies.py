@@ -5,8 +5,6 @@ people its pages list, and the tallies equal a rebuild from scratch."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from tests import factories
 from tests.conftest import Api
 
@@ -58,16 +56,6 @@ async def _assert_totals_are_what_is_listed(
     return {key: total for key, (total, _) in found.items()}
 
 
-async def _mutate(api: Api, token: str, query: str, variables: dict[str, Any]) -> Any:
-    data = await api.data(query, variables, token)
-    payload = next(iter(data.values()))
-    errors = payload.get("errors") or [
-        error for result in payload.get("results", []) for error in result.get("errors", [])
-    ]
-    assert not errors, payload
-    return payload
-
-
 async def test_totals_follow_every_edit(
     api: Api, owner: factories.Owner, two_businesses: tuple[factories.BusinessFixture, ...]
 ) -> None:
@@ -84,62 +72,55 @@ async def test_totals_follow_every_edit(
     before = await _assert_totals_are_what_is_listed(api, owner, mine, staff)
     assert before["ACTIVE", "EVERYONE"] == 5 and before["ACTIVE", "PARTICIPANT"] == 2
 
-    created = await _mutate(
-        api,
-        staff,
+    created = await api.payload(
         "mutation($i: CustomerCreateInput!) { customerCreate(input: $i) "
         "{ customer { id } errors { code } } }",
         {"i": {"firstName": "Nia", "lastName": "New", "email": "nia@example.com"}},
+        staff,
     )
     new_id = created["customer"]["id"]
-    await _mutate(
-        api,
-        staff,
+    await api.payload(
         "mutation($i: ParticipantAddInput!) { participantAdd(input: $i) { errors { code } } }",
         {"i": {"customerId": new_id, "firstName": "Kit", "lastName": "New"}},
-    )
-    await _mutate(
-        api,
         staff,
+    )
+    await api.payload(
         "mutation($i: AdditionalUserAddInput!) { additionalUserAdd(input: $i) "
         "{ errors { code } } }",
         {"i": {"customerId": str(lead["id"]), "firstName": "Al", "lastName": "Lead",
                "email": "al@example.com"}},
+        staff,
     )  # fmt: skip
     await factories.manual_payment(owner, lead)  # history: the lead becomes primary
     await _assert_totals_are_what_is_listed(api, owner, mine, staff)
 
     archive = "mutation($id: ID!) { customerArchive(id: $id) { errors { code } } }"
-    await _mutate(api, staff, archive, {"id": str(smith["id"])})
+    await api.payload(archive, {"id": str(smith["id"])}, staff)
     archived = await _assert_totals_are_what_is_listed(api, owner, mine, staff)
     assert archived["ARCHIVED", "EVERYONE"] == 3  # Smith (taking part himself), Lily, Jane
 
-    await _mutate(
-        api,
-        staff,
+    await api.payload(
         "mutation($id: ID!) { customerActivate(id: $id) { errors { code } } }",
         {"id": str(smith["id"])},
-    )
-    await _mutate(
-        api,
         staff,
+    )
+    await api.payload(
         "mutation($id: ID!) { personDelete(id: $id) { errors { code } } }",
         {"id": str(app_user["id"])},
-    )
-    await _mutate(
-        api,
         staff,
+    )
+    await api.payload(
         "mutation($s: ID!, $t: ID!) { customerMerge(source: $s, target: $t) { errors { code } } }",
         {"s": new_id, "t": str(smith["id"])},
+        staff,
     )
     await _assert_totals_are_what_is_listed(api, owner, mine, staff)
 
-    await _mutate(
-        api,
-        staff,
+    await api.payload(
         "mutation($ids: [ID!]) { peopleArchive(selection: {ids: $ids}) "
         "{ results { errors { code } } } }",
         {"ids": [str(smith["id"]), str(lead["id"])]},
+        staff,
     )
     after = await _assert_totals_are_what_is_listed(api, owner, mine, staff)
     assert after["ACTIVE", "EVERYONE"] == 0

@@ -74,12 +74,6 @@ async def _assert_tallies_are_counts(
     return totals
 
 
-async def _mutate(api: Api, token: str, query: str, variables: dict[str, Any]) -> Any:
-    payload = next(iter((await api.data(query, variables, token)).values()))
-    assert not payload["errors"], payload
-    return payload
-
-
 async def test_tallies_follow_every_change(
     api: Api, owner: factories.Owner, two_businesses: tuple[factories.BusinessFixture, ...]
 ) -> None:
@@ -105,36 +99,33 @@ async def test_tallies_follow_every_change(
     )
     note = await owner.conn.fetchval("SELECT id FROM notes WHERE customer_id = $1", ada["id"])
     delete_note = "mutation($id: ID!) { noteDelete(id: $id) { errors { code } } }"
-    await _mutate(api, staff, delete_note, {"id": str(note)})
+    await api.payload(delete_note, {"id": str(note)}, staff)
     totals = await _assert_tallies_are_counts(api, owner, mine.id, staff)
     assert (totals[ada["id"]]["bookings"], totals[bea["id"]]["bookings"]) == (2, 3)
 
     # A lead made through the API has account history; deleting them unlinks it.
-    created = await _mutate(
-        api,
-        staff,
+    created = await api.payload(
         "mutation($i: CustomerCreateInput!) { customerCreate(input: $i) "
         "{ customer { id } errors { code } } }",
         {"i": {"firstName": "Lee", "lastName": "Lead", "email": "lee@example.com"}},
+        staff,
     )
     lead_id = uuid.UUID(created["customer"]["id"])
     assert (await _assert_tallies_are_counts(api, owner, mine.id, staff))[lead_id][
         "account_history"
     ] >= 1
-    await _mutate(
-        api,
-        staff,
+    await api.payload(
         "mutation($id: ID!) { personDelete(id: $id) { errors { code } } }",
         {"id": str(lead_id)},
+        staff,
     )
     assert lead_id not in await _assert_tallies_are_counts(api, owner, mine.id, staff)
 
     # A merge moves every row of Ada to Bea.
-    await _mutate(
-        api,
-        staff,
+    await api.payload(
         "mutation($s: ID!, $t: ID!) { customerMerge(source: $s, target: $t) { errors { code } } }",
         {"s": str(ada["id"]), "t": str(bea["id"])},
+        staff,
     )
     totals = await _assert_tallies_are_counts(api, owner, mine.id, staff)
     assert totals[bea["id"]]["bookings"] == 5

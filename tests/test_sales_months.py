@@ -110,12 +110,11 @@ async def test_months_follow_every_change(
     )
     await _assert_months_are_sums(owner, mine.id)
 
-    merged = await api.data(
+    await api.payload(
         "mutation($s: ID!, $t: ID!) { customerMerge(source: $s, target: $t) { errors { code } } }",
         {"s": str(ada["id"]), "t": str(bea["id"])},
         staff,
     )
-    assert merged["customerMerge"]["errors"] == []
     summed = await _assert_months_are_sums(owner, mine.id)
     assert {row[0] for row in summed} == {bea["id"]}
 
