@@ -476,38 +476,48 @@ class AccountHistoryEntry(Base):
     created_at: Mapped[datetime] = created_at()
 
 
-class HistoryTally(Base):
+class PerCustomerTotals:
+    """What triggers keep per customer for the profile (migrations 0011 and 0012): keyed by
+    business and customer first, and gone with the customer."""
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        return (tenant_fk(["customer_id"], "customers", ondelete="CASCADE"),)
+
+    # Both first in the key, as the tables have them (a mixin's columns would otherwise come
+    # after the class's own).
+    @declared_attr
+    def business_id(cls) -> Mapped[uuid.UUID]:
+        return mapped_column(
+            UUID(as_uuid=True),
+            ForeignKey("businesses.id", ondelete="CASCADE"),
+            primary_key=True,
+            sort_order=-2,
+        )
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, sort_order=-1
+    )
+
+
+class HistoryTally(PerCustomerTotals, Base):
     """How many rows a customer's profile tab holds (migration 0011): the tab's total without a
     search or state filter, read instead of counted. Kept by statement triggers on the eight
     tab tables, in the transaction of the change; `tab` names the table."""
 
     __tablename__ = "history_tallies"
-    __table_args__ = (tenant_fk(["customer_id"], "customers", ondelete="CASCADE"),)
 
-    business_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True),
-        ForeignKey("businesses.id", ondelete="CASCADE"),
-        primary_key=True,
-    )
-    customer_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     tab: Mapped[str] = mapped_column(String(32), primary_key=True)
     rows: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
 
-class SalesMonth(Base):
+class SalesMonth(PerCustomerTotals, Base):
     """A customer's sales of one kind (bookings, passes, videos) in one month of the business's
     time zone, by the chart's rules (migration 0012): what `salesActivity` reads. Kept by
     statement triggers on the three tables and on payments, in the transaction of the change."""
 
     __tablename__ = "sales_months"
-    __table_args__ = (tenant_fk(["customer_id"], "customers", ondelete="CASCADE"),)
 
-    business_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True),
-        ForeignKey("businesses.id", ondelete="CASCADE"),
-        primary_key=True,
-    )
-    customer_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     month: Mapped[date] = mapped_column(Date, primary_key=True)
     sales: Mapped[int] = mapped_column(BigInteger, nullable=False)
