@@ -56,7 +56,11 @@ def _month(at: str) -> str:
 
 # What each row of a kind counts for (`x`: the rows; columns business_id, customer_id, kind,
 # month, sales, amount, credits), by the rules of the account summary (loaders.history).
-_PAYMENT = "LEFT JOIN payments pay ON pay.business_id = x.business_id AND pay.id = x.payment_id"
+def _payment(payments: str) -> str:
+    """The row's payment, as `pay`, from `payments` (the table, or a payment trigger's rows)."""
+    return f"LEFT JOIN {payments} pay ON pay.business_id = x.business_id AND pay.id = x.payment_id"
+
+
 _NET_OF_PAYMENT = "greatest(0, x.price_amount - coalesce(pay.refunded_amount, 0))"
 
 
@@ -71,21 +75,19 @@ def bookings_counted(rows: str) -> str:
 
 
 def passes_counted(rows: str, payments: str = "payments") -> str:
-    joined = _PAYMENT.replace("payments pay", f"{payments} pay")
     return f"""SELECT x.business_id, x.customer_id, 'passes' AS kind,
         {_month("x.purchased_at")} AS month, 1 AS sales, {_NET_OF_PAYMENT} AS amount,
         0 AS credits
-    FROM {rows} x JOIN businesses biz ON biz.id = x.business_id {joined}
+    FROM {rows} x JOIN businesses biz ON biz.id = x.business_id {_payment(payments)}
     WHERE x.customer_id IS NOT NULL"""
 
 
 def videos_counted(rows: str, payments: str = "payments") -> str:
-    joined = _PAYMENT.replace("payments pay", f"{payments} pay")
     return f"""SELECT x.business_id, x.customer_id, 'videos' AS kind,
         {_month("x.purchased_at")} AS month, 1 AS sales,
         CASE WHEN x.price_credits IS NULL THEN {_NET_OF_PAYMENT} ELSE 0 END AS amount,
         coalesce(x.price_credits, 0) AS credits
-    FROM {rows} x JOIN businesses biz ON biz.id = x.business_id {joined}
+    FROM {rows} x JOIN businesses biz ON biz.id = x.business_id {_payment(payments)}
     WHERE x.state <> 'CANCELLED' AND x.customer_id IS NOT NULL"""
 
 
